@@ -1,0 +1,1 @@
+"""Small helpers shared by every package: errors, atomic files, progress and paths."""

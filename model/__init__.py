@@ -1,0 +1,1 @@
+"""A faithful GPT-2: architecture, byte-level BPE tokenizers, checkpoints."""

@@ -17,6 +17,38 @@ from common.progress import setup_logging
 # ---------------------------------------------------------------------------------- overlap
 
 
+# ----------------------------------------------------------------------------------- model
+
+
+def add_import_gpt2(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import-gpt2", help="convert a Hugging Face GPT-2 folder to a checkpoint")
+    p.add_argument("hf_dir", help="folder with config.json + model.safetensors/pytorch_model.bin")
+    p.add_argument("-o", "--out", required=True, help="checkpoint directory to write")
+    p.add_argument("--tokenizer", default="gpt2", help="tokenizer identity (default gpt2)")
+    p.set_defaults(func=run_import_gpt2)
+
+
+def run_import_gpt2(args: argparse.Namespace) -> None:
+    from model.checkpoint import convert_hf_gpt2
+
+    convert_hf_gpt2(args.hf_dir, args.out, args.tokenizer)
+
+
+def add_train_tokenizer(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-tokenizer", help="train a byte-level BPE (GPT-2 recipe) on a corpus")
+    p.add_argument("corpus", help="corpus file or directory (.txt, .jsonl, .json, .parquet)")
+    p.add_argument("-o", "--out", required=True, help="tokenizer directory to write")
+    p.add_argument("--vocab-size", type=int, required=True, help="tokens, including EOT")
+    p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
+    p.set_defaults(func=run_train_tokenizer)
+
+
+def run_train_tokenizer(args: argparse.Namespace) -> None:
+    from model.bpe_training import train_tokenizer_on_corpus
+
+    train_tokenizer_on_corpus(args.corpus, args.out, args.vocab_size, args.text_field)
+
+
 # ------------------------------------------------------------------------------------ demo
 
 
@@ -34,7 +66,7 @@ def run_demo(args: argparse.Namespace) -> None:
 
 # ------------------------------------------------------------------------------------ main
 
-COMMANDS = [add_demo]
+COMMANDS = [add_demo, add_import_gpt2, add_train_tokenizer]
 
 
 def build_parser() -> argparse.ArgumentParser:

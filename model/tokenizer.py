@@ -7,12 +7,15 @@ means the same thing in a filter and in a model.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Protocol
 
 import tiktoken
+import tokenizers
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 
+from common.atomic import write_json, write_text
 from common.errors import UserError
 from common.paths import gpt2_vocab_dir
 
@@ -86,9 +89,9 @@ def load_gpt2(vocab_dir: str | Path | None = None) -> TiktokenGPT2:
         try:
             enc = tiktoken.get_encoding("gpt2")
         except Exception as e:  # network or cache failure: tell the user what to provide
-            raise UserError(
-                f"no GPT-2 vocabulary: pass --gpt2-vocab DIR holding {' and '.join(GPT2_FILES)} ({e})"
-            ) from None
+            files = " and ".join(GPT2_FILES)
+            message = f"no GPT-2 vocabulary: pass --gpt2-vocab DIR holding {files} ({e})"
+            raise UserError(message) from None
         return TiktokenGPT2(enc, "gpt2")
     ranks = data_gym_to_mergeable_bpe_ranks(str(paths[1]), str(paths[0]))
     enc = tiktoken.Encoding(
@@ -98,3 +101,84 @@ def load_gpt2(vocab_dir: str | Path | None = None) -> TiktokenGPT2:
         special_tokens={EOT: len(ranks)},
     )
     return TiktokenGPT2(enc, _identity(paths))
+
+
+# A trained tokenizer directory: Hugging Face's tokenizer.json and our manifest that names it.
+TRAINED_FILES = ("tokenizer.json", "tokenizer_meta.json")
+TRAINED_FORMAT = "contamkit-bpe"
+TRAINED_VERSION = 1
+
+
+class TrainedBPE:
+    """A byte-level BPE trained here (``tokenizers``), with GPT-2's pre-tokenization.
+
+    Like :class:`TiktokenGPT2`, ``encode`` treats "<|endoftext|>" inside text as ordinary text;
+    only ``eot_id`` placed by the caller means end of document.
+    """
+
+    def __init__(self, tok: tokenizers.Tokenizer):
+        tok.encode_special_tokens = True  # runtime flag, not part of tokenizer.json
+        self.tok = tok
+        self.json = tok.to_str()
+        self.vocab_size = tok.get_vocab_size(with_added_tokens=True)
+        self.eot_id = tok.token_to_id(EOT)
+        digest = hashlib.sha256(self.json.encode()).hexdigest()
+        self.name = f"bpe{self.vocab_size}:{digest[:16]}"
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tok.encode_batch_fast(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=False)
+
+    def save(self, directory: str | Path) -> None:
+        """tokenizer.json, then the manifest with its checksum (a half-written pair won't load)."""
+        directory = Path(directory)
+        write_text(directory / TRAINED_FILES[0], self.json)
+        write_json(directory / TRAINED_FILES[1], {
+            "format": TRAINED_FORMAT, "version": TRAINED_VERSION, "name": self.name,
+            "vocab_size": self.vocab_size, "eot_id": self.eot_id,
+            "sha256": hashlib.sha256(self.json.encode()).hexdigest(),
+        })
+
+
+def load_trained(directory: str | Path) -> TrainedBPE:
+    """A tokenizer saved by :meth:`TrainedBPE.save`; refuses a foreign or altered directory."""
+    directory = Path(directory)
+    missing = [f for f in TRAINED_FILES if not (directory / f).is_file()]
+    if missing:
+        raise UserError(f"{directory}: tokenizer directory lacks {', '.join(missing)}")
+    meta_path = directory / TRAINED_FILES[1]
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{meta_path}: not valid JSON ({e})") from None
+    if meta.get("format") != TRAINED_FORMAT or meta.get("version") != TRAINED_VERSION:
+        raise UserError(f"{meta_path}: not a {TRAINED_FORMAT} v{TRAINED_VERSION} manifest")
+    text = (directory / TRAINED_FILES[0]).read_text(encoding="utf-8")
+    if hashlib.sha256(text.encode()).hexdigest() != meta.get("sha256"):
+        raise UserError(f"{directory / TRAINED_FILES[0]}: checksum differs from {meta_path.name}")
+    bpe = TrainedBPE(tokenizers.Tokenizer.from_str(text))
+    if bpe.eot_id is None:
+        raise UserError(f"{directory / TRAINED_FILES[0]}: vocabulary has no {EOT}")
+    return bpe
+
+
+def load_tokenizer(spec: str | Path) -> Tokenizer:
+    """"gpt2" (the default GPT-2 files), a directory of GPT-2-format files, or a trained BPE."""
+    if str(spec) == "gpt2":
+        return load_gpt2()
+    directory = Path(spec)
+    if not directory.is_dir():
+        raise UserError(f"{spec}: tokenizer is neither 'gpt2' nor a directory")
+    if any((directory / f).exists() for f in GPT2_FILES):
+        return load_gpt2(directory)
+    if any((directory / f).exists() for f in TRAINED_FILES):
+        return load_trained(directory)
+    raise UserError(
+        f"{directory}: no tokenizer files (want {' + '.join(TRAINED_FILES)} "
+        f"or {' + '.join(GPT2_FILES)})"
+    )

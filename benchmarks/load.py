@@ -1,0 +1,110 @@
+"""Loading a benchmark split as Examples, and fetching its files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.example import Example
+from benchmarks.locate import resolve
+from benchmarks.registry import get_benchmark
+from benchmarks.spec import SPLITS, Benchmark, Variant
+from common.progress import log
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved split: which benchmark, variant and split, read from which files."""
+
+    benchmark: Benchmark
+    variant: Variant
+    split: str
+    paths: list[Path]
+
+    @property
+    def label(self) -> str:
+        return f"{self.benchmark.name} {self.split} ({self.variant.name})"
+
+    def examples(self) -> Iterator[Example]:
+        prefix = f"{self.benchmark.name}/{self.split}/"
+        for key, text, fields in self.variant.read(self.paths, self.split):
+            yield Example(prefix + key, text, fields)
+
+
+def open_benchmark(
+    name: str,
+    split: str | None = None,
+    path: PathLike | None = None,
+    variant: str | None = None,
+    download: bool = False,
+) -> Source:
+    """Resolve the files of a split (see locate.resolve for the search order).
+
+    ``split`` None is the benchmark's default split; ``variant`` None is the variant whose
+    file name ``path`` has, if it is a file, else the default variant.
+    """
+    bench = get_benchmark(name)
+    spec = bench.variant(variant if variant is not None else _variant_of_file(bench, path))
+    split, files = bench.files(spec, split)
+    label = f"{bench.name} {split} ({spec.name})"
+    return Source(bench, spec, split, resolve(bench.name, label, files, path, download))
+
+
+def iter_benchmark(
+    name: str,
+    split: str | None = None,
+    path: PathLike | None = None,
+    variant: str | None = None,
+    download: bool = False,
+) -> Iterator[Example]:
+    """Examples one at a time, for splits too large for a list (1BW train)."""
+    yield from open_benchmark(name, split, path, variant, download).examples()
+
+
+def load_benchmark(
+    name: str,
+    split: str | None = None,
+    path: PathLike | None = None,
+    variant: str | None = None,
+    download: bool = False,
+) -> list[Example]:
+    """All examples of a split. ``path``: a file or folder (--bench-path); ``download``:
+    allow fetching the official release into the cache when no local copy is found."""
+    source = open_benchmark(name, split, path, variant, download)
+    examples = list(source.examples())
+    where = source.paths[0] if len(source.paths) == 1 else f"{len(source.paths)} files"
+    log.info(f"{source.label}: {len(examples)} examples from {where}")
+    return examples
+
+
+def fetch_benchmark(
+    name: str, split: str | None = None, variant: str | None = None, path: PathLike | None = None
+) -> list[Path]:
+    """Make a split available locally, downloading what is missing (into ``path`` if given,
+    else the cache). ``split``/``variant`` "all" fetch every one."""
+    bench = get_benchmark(name)
+    variants = bench.variants if variant == "all" else (variant,)
+    paths: list[Path] = []
+    for v in variants:
+        spec = bench.variant(v)
+        splits = [s for s in SPLITS if s in spec.files] if split == "all" else [split]
+        for s in splits:
+            paths += open_benchmark(name, s, path, spec.name, download=True).paths
+    return list(dict.fromkeys(paths))
+
+
+def _variant_of_file(bench: Benchmark, path: PathLike | None) -> str | None:
+    """A file named like one variant's file selects that variant (WSCollection.xml -> xml)."""
+    if path is None or not Path(path).is_file():
+        return None
+    name = Path(path).name
+    for spec in bench.variant_specs:
+        for files in spec.files.values():
+            if any(name in (f.name, *f.aliases) for f in files):
+                return spec.name
+    return None
+

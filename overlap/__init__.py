@@ -1,0 +1,1 @@
+"""The overlap engine: corpus -> normalized text -> n-grams -> Bloom filter -> overlap."""

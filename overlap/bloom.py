@@ -1,0 +1,254 @@
+"""A persistent Bloom filter of n-gram hashes, vectorized with numpy and backed by a file.
+
+Sizing (PAPER.md): m = ceil(-n·ln p / (ln 2)²) bits and k = round(log2(1/p)) probes; at
+p = 1e-8 that is 38.34 bits per element and k = 27. Probe i of an n-gram with 128-bit hash
+(h1, h2) is bit g_i = (a + i·b) mod m with a = h1 mod m and b = 1 + h2 mod (m - 1) (double
+hashing; b is never 0, so the k probes never collapse onto one bit).
+
+File format (version 1), all little-endian::
+
+    8 bytes   magic b"CTMBLOOM"
+    4 bytes   format version
+    4 bytes   length L of the JSON header
+    4 bytes   CRC-32 of the JSON header
+    L bytes   JSON header: parameters, inserted count, bits checksum (xxh3-128)
+    padding   to the next multiple of 4096, so the bits can be memory-mapped page-aligned
+    ceil(m/8) bytes of bits, bit g stored as byte g >> 3, bit g & 7
+
+Files are written atomically (temporary file + rename). Loading memory-maps the bits read-only,
+so a filter larger than RAM can be queried and only the pages a query touches are read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from common.atomic import atomic_open
+from common.errors import UserError
+
+MAGIC = b"CTMBLOOM"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sIII")
+_PAGE = 4096
+_BIT = np.array([1 << i for i in range(8)], dtype=np.uint8)
+_ADD_CHUNK = 2048  # n-grams per vectorized batch: k·B probes stay in cache
+_QUERY_CHUNK = 1 << 15
+_CHECKSUM_BLOCK = 1 << 26
+
+
+@dataclass(frozen=True)
+class FilterParams:
+    """Everything that decides which bits an n-gram sets; two filters must agree on all of it."""
+
+    n: int
+    unit: str
+    normalizer: str
+    tokenizer: str
+    seed: int
+    m: int
+    k: int
+    target_fpr: float
+    capacity: int
+
+    @staticmethod
+    def sized(capacity: int, fpr: float, **kw) -> FilterParams:
+        """Parameters for ``capacity`` distinct n-grams at false-positive rate ``fpr``."""
+        if not 0 < fpr < 1:
+            raise UserError(f"false-positive rate must be in (0, 1), got {fpr}")
+        capacity = max(int(capacity), 1)
+        m = max(math.ceil(-capacity * math.log(fpr) / math.log(2) ** 2), 64)
+        k = max(round(math.log2(1 / fpr)), 1)
+        return FilterParams(m=m, k=k, target_fpr=fpr, capacity=capacity, **kw)
+
+    def query_mismatch(self, n: int, unit: str, normalizer: str, tokenizer: str) -> str | None:
+        """Why n-grams made with these settings cannot be looked up here (None if they can)."""
+        wanted = {"n": n, "unit": unit, "normalizer": normalizer, "tokenizer": tokenizer}
+        diffs = [f"{k}={v!r} (filter has {getattr(self, k)!r})" for k, v in wanted.items()
+                 if getattr(self, k) != v]
+        return ", ".join(diffs) or None
+
+
+def _checksum(bits: np.ndarray) -> str:
+    h = xxhash.xxh3_128()
+    for start in range(0, len(bits), _CHECKSUM_BLOCK):
+        h.update(bits[start : start + _CHECKSUM_BLOCK])
+    return h.hexdigest()
+
+
+def _popcount(bits: np.ndarray) -> int:
+    total = 0
+    for start in range(0, len(bits), _CHECKSUM_BLOCK):
+        total += int(np.bitwise_count(bits[start : start + _CHECKSUM_BLOCK]).sum())
+    return total
+
+
+class BloomFilter:
+    """Batch add/contains over (h1, h2) hash arrays from ``overlap.murmur``."""
+
+    def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0):
+        self.params = params
+        nbytes = (params.m + 7) // 8
+        self.bits = np.zeros(nbytes, dtype=np.uint8) if bits is None else bits
+        if len(self.bits) != nbytes:
+            raise ValueError(f"bit array has {len(self.bits)} bytes, parameters need {nbytes}")
+        self.inserted = inserted  # n-gram occurrences added, duplicates included
+        self._probe_steps = np.arange(params.k, dtype=np.int64)
+
+    # ------------------------------------------------------------------ probes
+    def _start(self, h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = np.uint64(self.params.m)
+        a = (h1 % m).astype(np.int64)
+        b = (h2 % (m - np.uint64(1))).astype(np.int64) + 1
+        return a, b
+
+    def add(self, h1: np.ndarray, h2: np.ndarray) -> None:
+        """Insert the n-grams with hashes (h1, h2)."""
+        for s in range(0, len(h1), _ADD_CHUNK):
+            self._add_chunk(h1[s : s + _ADD_CHUNK], h2[s : s + _ADD_CHUNK])
+        self.inserted += len(h1)
+
+    def _add_chunk(self, h1: np.ndarray, h2: np.ndarray) -> None:
+        a, b = self._start(h1, h2)
+        pos = self._probe_steps[:, None] * b  # all k probes of the chunk at once: (k, B)
+        pos += a
+        pos %= self.params.m
+        idx = pos.ravel() >> 3
+        mask = _BIT[pos.ravel() & 7]
+        bits = self.bits
+        # Fancy assignment keeps only one write per repeated byte, so a second bit aimed at the
+        # same byte in this chunk can be lost; re-read and repeat for those (about 1 %).
+        while len(idx):
+            bits[idx] = bits[idx] | mask
+            lost = (bits[idx] & mask) == 0
+            idx, mask = idx[lost], mask[lost]
+
+    def contains(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        """Boolean membership of each n-gram (false positives at the filter's rate)."""
+        out = np.zeros(len(h1), dtype=bool)
+        for s in range(0, len(h1), _QUERY_CHUNK):
+            h1c, h2c = h1[s : s + _QUERY_CHUNK], h2[s : s + _QUERY_CHUNK]
+            out[s : s + _QUERY_CHUNK] = self._contains_chunk(h1c, h2c)
+        return out
+
+    def _contains_chunk(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        a, b = self._start(h1, h2)
+        alive = np.arange(len(h1))
+        for i in range(self.params.k):
+            pos = (a + i * b) % self.params.m
+            hit = (self.bits[pos >> 3] & _BIT[pos & 7]) != 0
+            if not hit.all():  # most absent n-grams fail on the first probes: drop them early
+                alive, a, b = alive[hit], a[hit], b[hit]
+                if not len(alive):
+                    break
+        out = np.zeros(len(h1), dtype=bool)
+        out[alive] = True
+        return out
+
+    # ------------------------------------------------------------------ statistics
+    def fill_ratio(self) -> float:
+        return _popcount(self.bits) / self.params.m
+
+    def estimated_count(self) -> float:
+        """Distinct n-grams estimated from the fill ratio (Swamidass & Baldi)."""
+        fill = self.fill_ratio()
+        if fill >= 1.0:
+            return math.inf
+        return -self.params.m / self.params.k * math.log1p(-fill)
+
+    def estimated_fpr(self) -> float:
+        """The false-positive rate this filter has now, from its fill ratio."""
+        return self.fill_ratio() ** self.params.k
+
+    def bits_per_element(self) -> float:
+        count = self.estimated_count()
+        return self.params.m / count if count else math.inf
+
+    def stats(self) -> dict:
+        fill = self.fill_ratio()
+        count = -self.params.m / self.params.k * math.log1p(-fill) if fill < 1 else math.inf
+        return {
+            "fill_ratio": fill,
+            "estimated_distinct": count,
+            "inserted": self.inserted,
+            "estimated_fpr": fill**self.params.k,
+            "bits_per_element": self.params.m / count if count else math.inf,
+            "size_bytes": len(self.bits),
+        }
+
+    # ------------------------------------------------------------------ union
+    def union(self, other: BloomFilter) -> BloomFilter:
+        """A new filter holding both sets; parameters must be identical."""
+        if other.params != self.params:
+            diffs = [
+                f"{k}: {v!r} vs {getattr(other.params, k)!r}"
+                for k, v in asdict(self.params).items()
+                if getattr(other.params, k) != v
+            ]
+            raise UserError("cannot merge filters with different parameters: " + "; ".join(diffs))
+        return BloomFilter(self.params, self.bits | other.bits, self.inserted + other.inserted)
+
+    # ------------------------------------------------------------------ persistence
+    def header(self) -> dict:
+        return {
+            "params": asdict(self.params),
+            "inserted": self.inserted,
+            "bits_checksum": "xxh3_128:" + _checksum(self.bits),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically: the file at ``path`` is either the old one or this complete one."""
+        header = json.dumps(self.header(), sort_keys=True).encode()
+        prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), zlib.crc32(header))
+        used = len(prefix) + len(header)
+        padding = b"\0" * (-used % _PAGE)
+        with atomic_open(path, "wb") as f:
+            f.write(prefix + header + padding)
+            for start in range(0, len(self.bits), _CHECKSUM_BLOCK):
+                f.write(self.bits[start : start + _CHECKSUM_BLOCK].tobytes())
+
+    @classmethod
+    def load(cls, path: str | Path, verify: bool = True) -> BloomFilter:
+        """Memory-map a filter file; refuse anything that is not exactly what was written."""
+        path = Path(path)
+        header, offset = read_header(path)
+        params = FilterParams(**header["params"])
+        nbytes = (params.m + 7) // 8
+        size = path.stat().st_size
+        if size != offset + nbytes:
+            raise UserError(
+                f"{path}: truncated or padded filter file "
+                f"({size} bytes, expected {offset + nbytes})"
+            )
+        bits = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(nbytes,))
+        if verify and "xxh3_128:" + _checksum(bits) != header["bits_checksum"]:
+            raise UserError(f"{path}: checksum mismatch: the filter's bits are corrupt")
+        return cls(params, bits, header["inserted"])
+
+
+def read_header(path: Path) -> tuple[dict, int]:
+    """The JSON header of a filter file and the offset of its bits."""
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(_PREFIX.size)
+            if len(prefix) < _PREFIX.size or prefix[:8] != MAGIC:
+                raise UserError(f"{path}: not a filter file (bad magic)")
+            _, version, length, crc = _PREFIX.unpack(prefix)
+            if version != FORMAT_VERSION:
+                raise UserError(
+                    f"{path}: filter format version {version}, this toolkit reads {FORMAT_VERSION}"
+                )
+            raw = f.read(length)
+    except OSError as e:
+        raise UserError(f"{path}: cannot read filter: {e.strerror}") from None
+    if len(raw) != length or zlib.crc32(raw) != crc:
+        raise UserError(f"{path}: filter header is truncated or corrupt")
+    used = _PREFIX.size + length
+    return json.loads(raw), used + (-used % _PAGE)

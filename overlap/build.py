@@ -1,0 +1,151 @@
+"""``build-filter``: a corpus in, a Bloom filter of its n-grams out, sized honestly.
+
+Without ``--capacity`` a first pass counts distinct n-grams: exactly (unique 128-bit hashes) when
+its hashes fit a memory budget — then they are inserted straight from memory, the corpus is read
+once, and the filter is sized for the exact count plus 0.5 % — otherwise with HyperLogLog (0.8 %
+standard error) plus 6 standard errors, and a second pass inserts. With ``--capacity`` the
+corpus is read once. Either way the finished filter's false-positive rate, estimated from its
+fill ratio, is checked against the target: an automatic size that fell short is rebuilt larger
+(and logged); a user-given capacity that was too small is an error, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import UserError
+from common.progress import log
+from overlap.bloom import BloomFilter, FilterParams
+from overlap.corpus import CorpusStats, corpus_files, plan_tasks
+from overlap.hll import STD_ERROR, HyperLogLog
+from overlap.normalize import NORMALIZER_VERSION
+from overlap.pipeline import HashRun, HashSpec
+from overlap.units import make_coder
+
+FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
+KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
+EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
+
+
+@dataclass
+class BuildOptions:
+    n: int = 8
+    unit: str = "words"
+    fpr: float = 1e-8
+    capacity: int | None = None
+    workers: int = 0  # 0: all cores
+    seed: int = 0
+    text_field: str = "text"
+    gpt2_vocab: str | None = None
+
+
+def _params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
+    return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
+                              normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
+
+
+def _count_pass(run: HashRun) -> tuple[int, list | None]:
+    """Capacity to size for, and the hashes themselves if they fit in ``KEEP_BYTES``."""
+    hll = HyperLogLog()
+    kept: list | None = []
+    size = 0
+    for h in run:
+        hll.add(h.h1, h.h2)
+        if kept is not None:
+            size += h.h1.nbytes + h.h2.nbytes
+            kept = kept + [h] if size <= KEEP_BYTES else None
+    if kept is None:
+        return math.ceil(hll.estimate() * (1 + 6 * STD_ERROR)) + 1, None
+    pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
+    pairs[:, 0] = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
+    pairs[:, 1] = np.concatenate([h.h2 for h in kept] or [np.empty(0, np.uint64)])
+    distinct = len(np.unique(pairs.view(np.dtype((np.void, 16)))))
+    return math.ceil(distinct * EXACT_MARGIN) + 1, kept
+
+
+def _fill(bloom: BloomFilter, hashes) -> None:
+    for h in hashes:
+        bloom.add(h.h1, h.h2)
+
+
+def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
+    """Build and save the filter of ``corpus``; returns the summary figures."""
+    start = time.perf_counter()
+    if opts.n < 1:
+        raise UserError(f"n must be at least 1, got {opts.n}")
+    workers = opts.workers or os.cpu_count() or 1
+    tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
+    scan = CorpusStats()
+    tasks = plan_tasks(corpus_files(corpus, scan), workers)
+    spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)
+
+    first = HashRun(tasks, spec, workers, "counting" if opts.capacity is None else "building")
+    passes = 1
+    if opts.capacity is None:
+        capacity, kept = _count_pass(first)
+        bloom = BloomFilter(_params(opts, capacity, tokenizer))
+        if kept is None:
+            passes += 1
+            _fill(bloom, HashRun(tasks, spec, workers, "building"))
+        else:
+            _fill(bloom, kept)
+    else:
+        bloom = BloomFilter(_params(opts, opts.capacity, tokenizer))
+        _fill(bloom, first)
+    if first.ngrams == 0:
+        raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more {opts.unit}; "
+                        "nothing was written")
+
+    achieved = bloom.estimated_fpr()
+    if achieved > opts.fpr * FPR_SLACK:
+        needed = math.ceil(bloom.estimated_count() * 1.1)
+        if opts.capacity is not None:
+            raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
+                            f"{achieved:.3g} > target {opts.fpr:g}; use --capacity {needed} or "
+                            "leave it out. Nothing was written")
+        log.warning("distinct estimate fell short (FPR %.3g > %g): rebuilding for %d n-grams",
+                    achieved, opts.fpr, needed)
+        bloom = BloomFilter(_params(opts, needed, tokenizer))
+        passes += 1
+        _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"))
+    bloom.save(out)
+
+    stats = first.stats
+    scan.report_new(0)
+    wall = time.perf_counter() - start
+    summary = {
+        "output": str(out),
+        "files": stats.files,
+        "documents": stats.documents,
+        "bytes": stats.bytes,
+        "words": first.words,
+        "ngrams": first.ngrams,
+        **bloom.stats(),
+        "params": asdict(bloom.params),
+        "passes": passes,
+        "skipped_files": stats.skipped_files + scan.skipped_files,
+        "bad_records": stats.bad_records,
+        "invalid_utf8_files": stats.invalid_utf8_files,
+        "workers": workers,
+        "wall_seconds": wall,
+        "mb_per_second": stats.bytes / wall / 1e6,
+    }
+    log.info(format_summary(summary))
+    return summary
+
+
+def format_summary(s: dict) -> str:
+    return (
+        f"built {s['output']}: {s['files']} files, {s['documents']} documents, {s['words']} words, "
+        f"{s['ngrams']} n-grams (~{s['estimated_distinct']:.0f} distinct), "
+        f"{s['bits_per_element']:.2f} bits/element, fill {s['fill_ratio']:.3f}, "
+        f"est. FPR {s['estimated_fpr']:.2g}, {s['wall_seconds']:.1f} s, "
+        f"{s['mb_per_second']:.1f} MB/s; skipped {s['skipped_files']} files, "
+        f"{s['bad_records']} bad records"
+    )

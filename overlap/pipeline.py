@@ -1,0 +1,135 @@
+"""Run the hashing of a corpus over worker processes, with bounded memory and a progress bar.
+
+Workers read, normalize, code and hash; the parent only receives (h1, h2) arrays, through a
+queue whose size bounds memory no matter how large the corpus is. One writer (the parent) owns
+the filter, so memory is the filter plus a few batches, not one filter per worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import UserError
+from common.progress import progress
+from overlap.corpus import CorpusStats, Task, read_task
+from overlap.ngrams import Hashes, NgramStream
+from overlap.units import make_coder
+
+_POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class HashSpec:
+    """What decides the hashes: everything a worker needs to turn text into n-gram hashes."""
+
+    n: int = 8
+    unit: str = "words"
+    seed: int = 0
+    text_field: str = "text"
+    gpt2_vocab: str | None = None
+
+
+def task_bytes(task: Task) -> int:
+    return (task.end - task.start) if task.end >= 0 else Path(task.path).stat().st_size
+
+
+def hash_task(task: Task, stream: NgramStream, text_field: str,
+              stats: CorpusStats) -> Iterator[Hashes]:
+    """The n-gram hashes of one task (also the unit of work for Dask in ``scale/``)."""
+    yield from stream.hashes(read_task(task, text_field, stats))
+
+
+def _stream(spec: HashSpec) -> NgramStream:
+    return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed)
+
+
+def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
+    stream = _stream(spec)
+    while (item := tasks.get()) is not None:
+        index, task = item
+        stats = CorpusStats()
+        try:
+            for h in hash_task(task, stream, spec.text_field, stats):
+                results.put(("hashes", h))
+            results.put(("done", index, stats))
+        except Exception as e:  # noqa: BLE001 - reported to the parent, which stops the build
+            results.put(("error", index, f"{task.path}: {type(e).__name__}: {e}"))
+            break
+    results.put(("exit", None, None))
+
+
+class HashRun:
+    """Iterate the hashes of all tasks; ``stats`` and ``words`` are complete at the end."""
+
+    def __init__(self, tasks: list[Task], spec: HashSpec, workers: int, desc: str = "hashing"):
+        self.tasks, self.spec, self.workers, self.desc = tasks, spec, max(1, workers), desc
+        self.stats = CorpusStats()
+        self.words = 0
+        self.ngrams = 0
+        self._reported = 0
+
+    def __iter__(self) -> Iterator[Hashes]:
+        total = sum(task_bytes(t) for t in self.tasks)
+        with progress(total=total, desc=self.desc, unit="B", unit_scale=True) as bar:
+            source = self._serial() if self.workers == 1 else self._parallel()
+            for item in source:
+                if isinstance(item, Hashes):
+                    self.words += item.words
+                    self.ngrams += len(item.h1)
+                    bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams, refresh=False)
+                    yield item
+                else:  # a finished task
+                    bar.update(task_bytes(item))
+                    self._reported = self.stats.report_new(self._reported)
+
+    def _serial(self) -> Iterator[Hashes | Task]:
+        stream = _stream(self.spec)
+        for task in self.tasks:
+            yield from hash_task(task, stream, self.spec.text_field, self.stats)
+            yield task
+
+    def _parallel(self) -> Iterator[Hashes | Task]:
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        tasks: mp.Queue = ctx.Queue()
+        results: mp.Queue = ctx.Queue(maxsize=4 * self.workers)  # bounds memory in flight
+        for item in enumerate(self.tasks):
+            tasks.put(item)
+        for _ in range(self.workers):
+            tasks.put(None)
+        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results), daemon=True)
+                 for _ in range(self.workers)]
+        for p in procs:
+            p.start()
+        running, done = len(procs), 0
+        try:
+            while running:
+                try:
+                    kind, *payload = results.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    if any(p.exitcode not in (None, 0) for p in procs):
+                        codes = [p.exitcode for p in procs]
+                        raise UserError(f"a worker process died (exit codes {codes}); "
+                                        "out of memory? nothing was written") from None
+                    continue
+                if kind == "hashes":
+                    yield payload[0]
+                elif kind == "done":
+                    self.stats.merge(payload[1])
+                    done += 1
+                    yield self.tasks[payload[0]]
+                elif kind == "error":
+                    raise UserError(payload[1])
+                else:
+                    running -= 1
+            if done != len(self.tasks):
+                raise UserError(f"only {done} of {len(self.tasks)} reading tasks finished")
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.terminate()
+                p.join()
+

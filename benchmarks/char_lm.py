@@ -17,8 +17,11 @@ from benchmarks.spec import Benchmark, DataFile, Item, Remote, Variant, index_ke
 from common.errors import UserError
 
 TOTAL_BYTES = 100_000_000
-SPLIT_RANGES = {"train": (0, 90_000_000), "valid": (90_000_000, 95_000_000),
-                "test": (95_000_000, 100_000_000)}
+SPLIT_RANGES = {
+    "train": (0, 90_000_000),
+    "valid": (90_000_000, 95_000_000),
+    "test": (95_000_000, 100_000_000),
+}
 CHUNK_BYTES = 10_000
 BASE_URL = "http://mattmahoney.net/dc/"
 # enwik8.zip: recorded by HuggingFace datasets (enwik8/dataset_infos.json). No independent
@@ -78,6 +81,6 @@ def _benchmark(name: str, separator: bytes, description: str) -> Benchmark:
 
 
 BENCHMARKS = (
-    _benchmark("text8", b" ", "text8: 10^8 chars of cleaned Wikipedia, 90M/5M/5M split"),
-    _benchmark("enwik8", b"\n", "enwik8: 10^8 bytes of Wikipedia XML, 90M/5M/5M split"),
+    _benchmark("text8", b" ", "10^8 characters of cleaned Wikipedia, 90M/5M/5M split"),
+    _benchmark("enwik8", b"\n", "10^8 bytes of Wikipedia XML (Hutter prize), 90M/5M/5M split"),
 )

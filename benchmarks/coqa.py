@@ -39,7 +39,8 @@ def read_turns(paths: Sequence[Path], split: str) -> Iterator[Item]:
     """The text of a turn is its question; history holds the earlier turns' main answers."""
     for story in _stories(paths):
         history: list[dict[str, str]] = []
-        for turn, (question, answers) in enumerate(zip(story["questions"], story["answers"], strict=True), 1):
+        turns = zip(story["questions"], story["answers"], strict=True)
+        for turn, (question, answers) in enumerate(turns, 1):
             fields = {
                 "story": story["story"],
                 "history": list(history),

@@ -66,8 +66,9 @@ def _fetch_group(url: str, group: list[DataFile], directory: Path) -> None:
 
 
 def _manual_hint(f: DataFile, directory: Path) -> str:
-    what = f.remote.url if f.remote.member is None else f"{f.remote.member} from {f.remote.url}"
-    return f"put {what} at {directory / f.name} by hand"
+    if f.remote.member is None:
+        return f"download {f.remote.url} by hand and put it at {directory / f.name}"
+    return f"extract {f.remote.member} from {f.remote.url} by hand to {directory / f.name}"
 
 
 def download(url: str, dest: Path, sha256: str | None) -> None:

@@ -3,6 +3,8 @@ their files are found without downloading."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from benchmarks.locate import find_local
 from benchmarks.registry import REGISTRY
 
@@ -13,11 +15,16 @@ def local_status() -> list[dict[str, str]]:
     for bench in REGISTRY.values():
         for spec in bench.variant_specs:
             for split, files in spec.files.items():
-                found = find_local(bench.name, files)
-                where = "-" if found is None else str(found[0] if len(found) == 1 else found[0].parent)
                 row = {"benchmark": bench.name, "variant": spec.name, "split": split}
-                rows.append({**row, "found": where})
+                rows.append({**row, "found": _where(find_local(bench.name, files))})
     return rows
+
+
+def _where(found: list[Path] | None) -> str:
+    """The file, or for a many-file split (1BW train) the folder of the first one."""
+    if found is None:
+        return "-"
+    return str(found[0] if len(found) == 1 else found[0].parent)
 
 
 def benchmark_table() -> str:

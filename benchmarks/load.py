@@ -107,4 +107,3 @@ def _variant_of_file(bench: Benchmark, path: PathLike | None) -> str | None:
             if any(name in (f.name, *f.aliases) for f in files):
                 return spec.name
     return None
-

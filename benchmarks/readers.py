@@ -20,9 +20,10 @@ _BAR_EVERY = 1 << 20  # bytes between progress-bar updates: tqdm per line would 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line including its ``\\n``) of a UTF-8 file."""
-    with open(path, "rb") as f, progress(
-        total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name
-    ) as bar:
+    with (
+        open(path, "rb") as f,
+        progress(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name) as bar,
+    ):
         pending = 0
         for lineno, raw in enumerate(f, 1):
             pending += len(raw)

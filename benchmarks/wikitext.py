@@ -94,9 +94,7 @@ def _benchmark(size: str, description: str) -> Benchmark:
         name=f"wikitext{size}",
         description=description,
         example="one article (' = Title = ' heading to the next); field title",
-        variant_specs=tuple(
-            Variant(v, read_articles, _files(size, v)) for v in ("tokens", "raw")
-        ),
+        variant_specs=tuple(Variant(v, read_articles, _files(size, v)) for v in ("tokens", "raw")),
     )
 
 

@@ -104,7 +104,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
 
     achieved = bloom.estimated_fpr()
     if achieved > opts.fpr * FPR_SLACK:
-        needed = math.ceil(bloom.estimated_count() * 1.1)
+        needed = math.ceil(min(bloom.estimated_count(), first.ngrams) * 1.1)
         if opts.capacity is not None:
             raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
                             f"{achieved:.3g} > target {opts.fpr:g}; use --capacity {needed} or "

@@ -148,7 +148,8 @@ def _open_binary(path: str, compression: str) -> io.BufferedIOBase:
     if compression == "zst":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        return io.BufferedReader(raw)  # adds readline
     return open(path, "rb")
 
 
@@ -295,6 +296,7 @@ def iter_documents(path: str | Path, text_field: str = "text",
     for p in corpus_files(path, stats):
         if file_format(p)[0] == "txt":
             pieces = [d.text for d in read_task(Task(str(p)), text_field, stats)]
-            yield Document(str(p), 0, "".join(pieces))
+            if pieces:
+                yield Document(str(p), 0, "".join(pieces))
         else:
             yield from read_task(Task(str(p)), text_field, stats)

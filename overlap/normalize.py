@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "nfkc-lower-alnum-v1"
+NORMALIZER_VERSION = "nfkc-lower-alnum-marks-v1"
 
 _MAX_ROUNDS = 8
 

@@ -1,0 +1,158 @@
+import math
+
+import numpy as np
+import pytest
+
+from common.errors import UserError
+from overlap.bloom import BloomFilter, FilterParams
+from overlap.filters import check_compatible, open_filter
+from overlap.normalize import NORMALIZER_VERSION
+
+META = dict(n=8, unit="words", normalizer=NORMALIZER_VERSION, tokenizer="", seed=0)
+
+
+def random_hashes(count, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 2**64, count, dtype=np.uint64),
+            rng.integers(0, 2**64, count, dtype=np.uint64))
+
+
+def test_sizing_matches_the_paper_arithmetic():
+    p = FilterParams.sized(1_000_000, 1e-8, **META)
+    assert p.k == 27
+    assert p.m / 1_000_000 == pytest.approx(-math.log(1e-8) / math.log(2) ** 2, rel=1e-6)
+    assert 38.33 < p.m / 1_000_000 < 38.35
+
+
+def test_probe_positions_are_double_hashing():
+    bloom = BloomFilter(FilterParams.sized(1000, 1e-3, **META))
+    h1, h2 = random_hashes(1, 0)
+    bloom.add(h1, h2)
+    m = bloom.params.m
+    a, b = int(h1[0]) % m, 1 + int(h2[0]) % (m - 1)
+    expected = {(a + i * b) % m for i in range(bloom.params.k)}
+    set_bits = set(np.flatnonzero(np.unpackbits(bloom.bits, bitorder="little")[:m]).tolist())
+    assert set_bits == expected
+
+
+def test_no_false_negatives_and_fpr_within_binomial_interval():
+    n, target = 20_000, 1e-3
+    bloom = BloomFilter(FilterParams.sized(n, target, **META))
+    members = random_hashes(n, 1)
+    bloom.add(*members)
+    assert bloom.contains(*members).all()
+    probes = 400_000
+    hits = int(bloom.contains(*random_hashes(probes, 2)).sum())
+    predicted = bloom.estimated_fpr()
+    sd = math.sqrt(probes * predicted * (1 - predicted))
+    assert abs(hits - probes * predicted) < 4.5 * sd
+    assert predicted == pytest.approx(target, rel=0.05)
+    assert bloom.estimated_count() == pytest.approx(n, rel=0.01)
+
+
+def test_union_equals_filter_of_both_sets():
+    params = FilterParams.sized(5000, 1e-4, **META)
+    xs, ys = random_hashes(2000, 3), random_hashes(2000, 4)
+    a, b, both = BloomFilter(params), BloomFilter(params), BloomFilter(params)
+    a.add(*xs)
+    b.add(*ys)
+    both.add(*xs)
+    both.add(*ys)
+    union = a.union(b)
+    assert np.array_equal(union.bits, both.bits)
+    assert union.inserted == 4000
+
+
+def test_union_refuses_different_parameters():
+    a = BloomFilter(FilterParams.sized(5000, 1e-4, **META))
+    b = BloomFilter(FilterParams.sized(5000, 1e-4, **{**META, "seed": 1}))
+    with pytest.raises(UserError, match="seed"):
+        a.union(b)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    bloom = BloomFilter(FilterParams.sized(3000, 1e-6, **META))
+    members = random_hashes(3000, 5)
+    bloom.add(*members)
+    path = tmp_path / "f.bloom"
+    bloom.save(path)
+    return path, bloom, members
+
+
+def test_round_trip(saved):
+    path, bloom, members = saved
+    loaded = open_filter(path)
+    assert isinstance(loaded.bits, np.memmap)
+    assert loaded.params == bloom.params and loaded.inserted == bloom.inserted
+    assert np.array_equal(np.asarray(loaded.bits), bloom.bits)
+    assert loaded.contains(*members).all()
+
+
+def _corrupt(path, offset, value):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= value
+    path.write_bytes(bytes(data))
+
+
+def test_bad_magic(saved):
+    path = saved[0]
+    _corrupt(path, 0, 0xFF)
+    with pytest.raises(UserError, match="bad magic"):
+        open_filter(path)
+
+
+def test_wrong_version(saved):
+    path = saved[0]
+    _corrupt(path, 8, 0x07)
+    with pytest.raises(UserError, match="format version"):
+        open_filter(path)
+
+
+def test_corrupt_header(saved):
+    path = saved[0]
+    _corrupt(path, 30, 0x01)
+    with pytest.raises(UserError, match="header"):
+        open_filter(path)
+
+
+def test_truncated(saved):
+    path = saved[0]
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(UserError, match="truncated"):
+        open_filter(path)
+
+
+def test_checksum_mismatch(saved):
+    path = saved[0]
+    _corrupt(path, path.stat().st_size - 5, 0x10)
+    with pytest.raises(UserError, match="checksum"):
+        open_filter(path)
+
+
+def test_query_parameter_mismatch(saved):
+    path = saved[0]
+    bloom = open_filter(path)
+    check_compatible(bloom, path, 8, "words", "")
+    with pytest.raises(UserError, match="n=13"):
+        check_compatible(bloom, path, 13, "words", "")
+    with pytest.raises(UserError, match="unit='gpt2'"):
+        check_compatible(bloom, path, 8, "gpt2", "gpt2")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="no such filter"):
+        open_filter(tmp_path / "absent.bloom")
+
+
+def test_atomic_save_keeps_old_file_on_failure(saved, monkeypatch):
+    path, bloom, _ = saved
+    before = path.read_bytes()
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("common.atomic.os.fsync", disk_full)
+    with pytest.raises(OSError):
+        bloom.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]

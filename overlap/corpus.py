@@ -148,7 +148,8 @@ def _open_binary(path: str, compression: str) -> io.BufferedIOBase:
     if compression == "zst":
         import zstandard
 
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        source = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
+        raw = zstandard.ZstdDecompressor().stream_reader(source, closefd=True)
         return io.BufferedReader(raw)  # adds readline
     return open(path, "rb")
 

@@ -8,6 +8,7 @@ range's last n-grams.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -15,9 +16,8 @@ import numpy as np
 
 from overlap.corpus import Document
 from overlap.murmur import ngram_hashes
-from overlap.normalize import words as normalized_words
 
-BATCH_CODES = 1 << 20  # codes hashed per vectorized batch
+BATCH_BYTES = 1 << 20  # text coded and hashed per vectorized batch
 
 
 @dataclass
@@ -45,40 +45,55 @@ class NgramStream:
 
     def __init__(self, coder, n: int, seed: int):
         self.coder, self.n, self.seed = coder, n, seed
+        self._carry = np.empty(0, dtype=np.uint64)
 
     def hashes(self, docs: Iterable[Document]) -> Iterator[Hashes]:
-        n = self.n
-        segments: list[np.ndarray] = []
-        allowed: list[int] = []
-        pending = words = 0
-        carry = np.empty(0, dtype=np.uint64)
-        tail: list[np.ndarray] = []  # lookahead codes gathered after the range
+        self._carry = self._carry[:0]
+        batch: list[Document] = []
+        size = 0
         for doc in docs:
             if doc.lookahead:
-                tail.append(self.coder.codes(normalized_words(doc.text), True))
-                if sum(map(len, tail)) >= n - 1:
-                    break  # the range's last n-grams are complete: stop reading
-                continue
-            ws = normalized_words(doc.text)
-            codes = self.coder.codes(ws, doc.continues)
+                yield from self._flush(batch)
+                batch, size = [], 0
+                yield from self._finish_range(doc, docs)
+                break
+            batch.append(doc)
+            size += len(doc.text)
+            if size >= BATCH_BYTES:
+                yield from self._flush(batch)
+                batch, size = [], 0
+        yield from self._flush(batch)
+
+    def _flush(self, batch: list[Document]) -> Iterator[Hashes]:
+        if not batch:
+            return
+        n = self.n
+        all_codes, words = self.coder.codes_batch([d.text for d in batch],
+                                                  [d.continues for d in batch])
+        segments, allowed = [], []
+        for doc, codes in zip(batch, all_codes, strict=True):
             if doc.continues:
-                codes = np.concatenate([carry, codes])
+                codes = np.concatenate([self._carry, codes])
             segments.append(codes)
             allowed.append(len(codes))
-            pending += len(codes)
-            words += len(ws)
-            carry = codes[max(len(codes) - n + 1, 0) :] if n > 1 else codes[:0]
-            if pending >= BATCH_CODES:
-                yield self._hash(segments, allowed, words)
-                segments, allowed, pending, words = [], [], 0, 0
-        if tail and len(carry):  # windows starting in the range's last n - 1 codes
-            segments.append(np.concatenate([carry, *tail]))
-            allowed.append(len(carry))
-        if segments:
-            yield self._hash(segments, allowed, words)
+            self._carry = codes[max(len(codes) - n + 1, 0) :] if n > 1 else codes[:0]
+        yield self._hash(segments, allowed, words)
+
+    def _finish_range(self, first: Document, rest: Iterable[Document]) -> Iterator[Hashes]:
+        """Windows starting in a range's last n - 1 codes, completed from the lookahead text."""
+        carry, needed = self._carry, self.n - 1
+        if len(carry) == 0:
+            return
+        tail: list[np.ndarray] = []
+        for doc in itertools.chain([first], rest):
+            tail += self.coder.codes_batch([doc.text], [True])[0]
+            if sum(map(len, tail)) >= needed:
+                break
+        yield self._hash([np.concatenate([carry, *tail])], [len(carry)], 0)
 
     def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int) -> Hashes:
         lengths = np.array([len(s) for s in segments], dtype=np.int64)
         starts = window_starts(lengths, np.array(allowed, dtype=np.int64), self.n)
         h1, h2 = ngram_hashes(np.concatenate(segments), self.n, self.seed)
         return Hashes(h1[starts], h2[starts], words)
+

@@ -2,8 +2,9 @@
 
 Both become uint64 codes, one per unit, which ``overlap.murmur`` hashes in windows of n:
 
-* ``words``: a word's code is ``mmh3.hash64(word, seed=0)``'s first half (unsigned). 64-bit codes
-  make two different words share a code with probability ~2^-64 per pair.
+* ``words``: a word's code is ``mmh3.hash64(word, seed=0)``'s first half (unsigned), computed for
+  whole batches at once by ``overlap.wordhash``. 64-bit codes make two different words share a
+  code with probability ~2^-64 per pair.
 * ``gpt2``: a token's code is its GPT-2 id. The normalized text is encoded as one string (words
   joined by single spaces), so, as in the paper, the filter holds n-grams of tokens.
 
@@ -17,37 +18,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mmh3
 import numpy as np
 
 from common.errors import UserError
+from overlap.normalize import spaced_words, words
+from overlap.wordhash import word_bounds, word_codes
 
 UNITS = ("words", "gpt2")
-_CACHE_LIMIT = 2_000_000  # distinct words remembered before the cache is reset
-
-
-class _CodeCache(dict):
-    """word -> code; lookups of known words stay in C (``dict.__getitem__``)."""
-
-    def __missing__(self, word: str) -> int:
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        code = self[word] = mmh3.hash64(word, 0, signed=False)[0]
-        return code
 
 
 class WordCoder:
+    """Codes of normalized words: vectorized mmh3 over a whole batch of documents."""
+
     unit = "words"
     tokenizer = ""
 
-    def __init__(self) -> None:
-        self._cache = _CodeCache()
-
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
-        return np.fromiter(map(self._cache.__getitem__, words), dtype=np.uint64, count=len(words))
+        """Codes of already normalized words."""
+        return word_codes(np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8))
+
+    def codes_batch(self, texts: list[str],
+                    continues: list[bool]) -> tuple[list[np.ndarray], int]:
+        """Codes of each text's words, and the number of words."""
+        prepared = [spaced_words(t) for t in texts]
+        buf = np.frombuffer(" ".join(prepared).encode("utf-8"), dtype=np.uint8)
+        starts, _ = word_bounds(buf)
+        codes = word_codes(buf)
+        sizes = [len(p.encode("utf-8")) + 1 for p in prepared]
+        ends = np.cumsum(sizes) - 1  # byte offset where each document's text ends
+        cuts = np.searchsorted(starts, ends)
+        return np.split(codes, cuts[:-1]), len(codes)
 
 
 class GPT2Coder:
+    """GPT-2 ids of the normalized text (words joined by single spaces)."""
+
     unit = "gpt2"
 
     def __init__(self, vocab_dir: str | Path | None = None) -> None:
@@ -57,10 +62,18 @@ class GPT2Coder:
         self.tokenizer = self._tok.name
 
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
+        """Token ids of already normalized words (a continuation starts with " word")."""
         text = " ".join(words)
-        if continues and text:  # the piece follows a word of the same document: " word" tokens
+        if continues and text:
             text = " " + text
         return np.array(self._tok.encode(text), dtype=np.uint64)
+
+    def codes_batch(self, texts: list[str],
+                    continues: list[bool]) -> tuple[list[np.ndarray], int]:
+        """Token ids of each text, and the number of normalized words."""
+        normalized = [words(t) for t in texts]
+        out = [self.codes(ws, c) for ws, c in zip(normalized, continues, strict=True)]
+        return out, sum(map(len, normalized))
 
 
 def make_coder(unit: str, gpt2_vocab: str | Path | None = None) -> WordCoder | GPT2Coder:

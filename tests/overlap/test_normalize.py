@@ -41,3 +41,11 @@ def test_normalize_properties(text):
 def test_ascii_spans_cover_exactly_the_words(text):
     spans = word_spans(text)
     assert [text[a:b].lower() for a, b in spans] == words(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_spaced_words_has_the_same_words(text):
+    from overlap.normalize import spaced_words
+
+    assert spaced_words(text).split() == words(text)

@@ -1,0 +1,170 @@
+"""Bloom-filter build and query speed: this project against a pybloom-live pipeline.
+
+Same text, same n, unit and target FPR on both sides; pybloom-live gets the same normalizer.
+Prints a markdown table (the README's) and, with --json, the raw figures.
+
+    python bench/bench_filter.py [--unit words|gpt2|both] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("CONTAM_PROGRESS", "0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from pybloom_live import BloomFilter as PyBloom  # noqa: E402
+
+from common.paths import shared_data_dir  # noqa: E402
+from overlap.build import BuildOptions, build_filter  # noqa: E402
+from overlap.corpus import iter_documents  # noqa: E402
+from overlap.filters import open_filter  # noqa: E402
+from overlap.murmur import ngram_hashes  # noqa: E402
+from overlap.normalize import words  # noqa: E402
+from overlap.units import make_coder  # noqa: E402
+
+N, FPR = 8, 1e-8
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def floor_seconds(docs: list[str], unit: str) -> float:
+    """Normalize + tokenize alone: the work any n-gram filter must do first."""
+    coder = make_coder(unit)
+    batch = 256
+    return timed(lambda: [coder.codes_batch(docs[i : i + batch], [False] * len(docs[i : i + batch]))
+                          for i in range(0, len(docs), batch)])[0]
+
+
+def ngram_keys(docs: list[str], unit: str) -> list[str]:
+    """pybloom-live's keys: each n-gram as a string (words, or token ids)."""
+    coder = make_coder(unit)
+    keys = []
+    for doc in docs:
+        units = words(doc) if unit == "words" else [str(i) for i in coder.codes(words(doc))]
+        keys += [" ".join(units[i : i + N]) for i in range(len(units) - N + 1)]
+    return keys
+
+
+def pybloom_build(docs: list[str], unit: str, capacity: int) -> tuple[float, PyBloom]:
+    def run():
+        bf = PyBloom(capacity=capacity, error_rate=FPR)
+        for key in ngram_keys(docs, unit):
+            bf.add(key)
+        return bf
+    return timed(run)
+
+
+def our_query_hashes(docs: list[str], unit: str):
+    coder = make_coder(unit)
+    codes, _ = coder.codes_batch(docs, [False] * len(docs))
+    hashes = [ngram_hashes(c, N, 0) for c in codes if len(c) >= N]
+    return np.concatenate([h[0] for h in hashes]), np.concatenate([h[1] for h in hashes]), codes
+
+
+def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
+    docs = [d.text for d in iter_documents(corpus)]
+    mb = sum(len(d.encode()) for d in docs) / 1e6
+    floor = floor_seconds(docs, unit)
+    out = tmp / f"{unit}.bloom"
+    auto = build_filter(corpus, out, BuildOptions(unit=unit, workers=1, fpr=FPR))
+    capacity = int(auto["estimated_distinct"] * 1.005) + 1
+    t1, s1 = timed(lambda: build_filter(corpus, out, BuildOptions(unit=unit, workers=1,
+                                                                  fpr=FPR, capacity=capacity)))
+    ngrams = s1["ngrams"]
+    t_py, reference = pybloom_build(docs, unit, capacity)
+
+    bloom = open_filter(out)
+    q_end, (h1, h2, codes) = timed(lambda: our_query_hashes(queries, unit))
+    q_look, found = timed(lambda: bloom.contains(*[np.concatenate(x) for x in zip(
+        *[ngram_hashes(c, N, 0) for c in codes if len(c) >= N], strict=True)]))
+    q_end += q_look
+    keys = ngram_keys(queries, unit)
+    p_look, p_found = timed(lambda: [k in reference for k in keys])
+    p_keys = timed(lambda: ngram_keys(queries, unit))[0]
+    assert len(keys) == len(found)
+    return {
+        "unit": unit, "corpus_mb": mb, "ngrams": ngrams, "query_ngrams": len(keys),
+        "floor_s": floor, "ours_build_s": t1, "ours_build_auto_s": auto["wall_seconds"],
+        "pybloom_build_s": t_py,
+        "ours_query_end_to_end_s": q_end, "ours_query_lookup_s": q_look,
+        "pybloom_query_end_to_end_s": p_look + p_keys, "pybloom_query_lookup_s": p_look,
+        "bits_per_element": s1["bits_per_element"],
+        "answers_differ": int(np.sum(found != np.array(p_found))),
+        "found": int(found.sum()),
+    }
+
+
+def bench_workers(corpus: Path, tmp: Path) -> dict:
+    times = {}
+    for workers in (1, 2):
+        summary = build_filter(corpus, tmp / f"w{workers}.bloom",
+                               BuildOptions(workers=workers, capacity=5_000_000))
+        times[workers] = summary["wall_seconds"]
+        mb = summary["bytes"] / 1e6
+    return {"corpus_mb": mb, "one_worker_s": times[1], "two_workers_s": times[2],
+            "speedup": times[1] / times[2]}
+
+
+def table(rows: list[dict], scaling: dict) -> str:
+    lines = [
+        "| unit | metric | this project | pybloom-live | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        u, mb, ng, q = r["unit"], r["corpus_mb"], r["ngrams"], r["query_ngrams"]
+        ours_b, py_b = r["ours_build_s"], r["pybloom_build_s"]
+        lines += [
+            f"| {u} | build, MB/s (1 process) | {mb / ours_b:.1f} | {mb / py_b:.2f} "
+            f"| {py_b / ours_b:.1f}x |",
+            f"| {u} | build, n-grams/s | {ng / ours_b:,.0f} | {ng / py_b:,.0f} | |",
+            f"| {u} | query end to end (text in), n-grams/s | {q / r['ours_query_end_to_end_s']:,.0f} "
+            f"| {q / r['pybloom_query_end_to_end_s']:,.0f} "
+            f"| {r['pybloom_query_end_to_end_s'] / r['ours_query_end_to_end_s']:.1f}x |",
+            f"| {u} | query lookup (n-grams in), n-grams/s | {q / r['ours_query_lookup_s']:,.0f} "
+            f"| {q / r['pybloom_query_lookup_s']:,.0f} "
+            f"| {r['pybloom_query_lookup_s'] / r['ours_query_lookup_s']:.1f}x |",
+            f"| {u} | normalize+tokenize floor, s (build s) | {r['floor_s']:.2f} ({ours_b:.2f}) "
+            f"| | build = {ours_b / r['floor_s']:.2f}x floor |",
+            f"| {u} | bits per element at 1e-8 | {r['bits_per_element']:.2f} | | |",
+        ]
+    lines.append(f"| words | build with 1 -> 2 workers ({scaling['corpus_mb']:.0f} MB) "
+                 f"| {scaling['one_worker_s']:.2f} s -> {scaling['two_workers_s']:.2f} s | "
+                 f"| {scaling['speedup']:.2f}x |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--unit", choices=("words", "gpt2", "both"), default="both")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data = shared_data_dir()
+    corpus = data / "webtext" / "webtext.train.jsonl"
+    queries = [d.text for d in iter_documents(data / "webtext" / "webtext.test.jsonl")]
+    units = ("words", "gpt2") if args.unit == "both" else (args.unit,)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows = [bench_unit(corpus, queries, u, tmp) for u in units]
+        big = tmp / "big"
+        big.mkdir()
+        for src in (corpus, data / "wikitext-2" / "train.txt", data / "ptb" / "ptb.train.txt"):
+            (big / src.name).symlink_to(src)
+        scaling = bench_workers(big, tmp)
+    print(json.dumps({"units": rows, "workers": scaling}, indent=2) if args.json
+          else table(rows, scaling))
+
+
+if __name__ == "__main__":
+    main()

@@ -35,6 +35,20 @@ def _fmix(h: np.ndarray) -> np.ndarray:
     return h
 
 
+def finalize(h1: np.ndarray, h2: np.ndarray, length) -> tuple[np.ndarray, np.ndarray]:
+    """Murmur's last step: mix in the key length, avalanche, and cross-add the halves."""
+    with np.errstate(over="ignore"):
+        h1 ^= length
+        h2 ^= length
+        h1 += h2
+        h2 += h1
+        h1 = _fmix(h1)
+        h2 = _fmix(h2)
+        h1 += h2
+        h2 += h1
+    return h1, h2
+
+
 def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(h1, h2) of the ``len(codes) - n + 1`` windows of ``n`` consecutive uint64 codes."""
     codes = np.ascontiguousarray(codes, dtype=U64)
@@ -58,13 +72,4 @@ def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.n
             h2 = h2 * FIVE + N2
         if n % 2:  # an 8-byte tail: it only feeds k1
             h1 ^= k1_all[n - 1 : n - 1 + count]
-        length = U64(8 * n)
-        h1 ^= length
-        h2 ^= length
-        h1 += h2
-        h2 += h1
-        h1 = _fmix(h1)
-        h2 = _fmix(h2)
-        h1 += h2
-        h2 += h1
-    return h1, h2
+        return finalize(h1, h2, U64(8 * n))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from overlap.murmur import C1, C2, FIVE, N1, N2, U64, _fmix, _rotl
+from overlap.murmur import C1, C2, FIVE, N1, N2, U64, _rotl, finalize
 
 SPACE = 32
 
@@ -70,12 +70,4 @@ def word_codes(buf: np.ndarray) -> np.ndarray:
         some_tail = np.flatnonzero(tail > 0)
         k1 = load(at[some_tail], tail[some_tail])
         h1[some_tail] ^= _rotl(k1 * C1, 31) * C2
-        length = lens.astype(U64)
-        h1 ^= length
-        h2 ^= length
-        h1 += h2
-        h2 += h1
-        h1 = _fmix(h1)
-        h2 = _fmix(h2)
-        h1 += h2
-    return h1
+    return finalize(h1, h2, lens.astype(U64))[0]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+os.environ.setdefault("CONTAM_PROGRESS", "0")  # scoring bars would interleave with the table
 
 import torch  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
@@ -145,9 +147,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--steps", type=int, default=5, help="timed training steps (best of)")
-    ap.add_argument("--new-tokens", type=int, default=64, help="generated tokens")
+    ap.add_argument("--new-tokens", type=int, default=200, help="generated tokens")
     ap.add_argument("--text-mb", type=float, default=4.0, help="text for the tokenizer bench")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     model = GPT(GPTConfig.named(args.config))

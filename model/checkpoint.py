@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
@@ -36,6 +36,7 @@ def save_checkpoint(
     model: GPT, directory: str | Path, tokenizer_name: str, extra: dict | None = None
 ) -> None:
     """Write weights then config.json, each atomically."""
+    model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper prefixes every name
     directory = Path(directory)
     config = asdict(model.config)
     tensors = {
@@ -69,6 +70,9 @@ def load_checkpoint(directory: str | Path, device: str = "cpu") -> tuple[GPT, di
     weights = directory / WEIGHTS
     if _sha256(weights) != meta.get("weights_sha256"):
         raise UserError(f"{weights}: checksum differs from {CONFIG} (incomplete or altered)")
+    header = _load_safetensors(weights, "cpu", header_only=True)
+    if header.get("format") != FORMAT or header.get("config") != json.dumps(asdict(config)):
+        raise UserError(f"{weights}: header format/config differ from {CONFIG}")
     tensors = _load_safetensors(weights, device)
     return _build(config, tensors, weights, device), meta
 
@@ -133,8 +137,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _load_safetensors(path: Path, device: str) -> dict[str, torch.Tensor]:
+def _load_safetensors(path: Path, device: str, header_only: bool = False) -> dict:
+    """The tensors, or with ``header_only`` the header's metadata strings."""
     try:
+        if header_only:
+            with safe_open(path, "pt") as f:
+                return f.metadata() or {}
         return load_file(path, device=device)
     except (SafetensorError, OSError) as e:
         raise UserError(f"{path}: not a readable safetensors file ({e})") from None

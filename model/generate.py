@@ -38,6 +38,10 @@ def generate(
         raise ValueError(f"max_new_tokens must be in 1..{block - 1}, got {max_new_tokens}")
     if not prompt:
         raise ValueError("empty prompt")
+    bad_k = top_k is not None and top_k < 1
+    if temperature < 0 or bad_k or (top_p is not None and not 0 < top_p <= 1):
+        raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1; got "
+                         f"{temperature}, {top_k}, {top_p}")
     if stop_strings and tokenizer is None:
         raise ValueError("stop_strings need a tokenizer to decode with")
     device = next(model.parameters()).device
@@ -57,8 +61,8 @@ def generate(
             step_input = tokens
             for _ in range(max_new_tokens):
                 x = torch.tensor([step_input if use_cache else tokens], device=device)
-                logits, _ = model(x, cache=cache)
-                nxt = _choose(logits[0, -1], temperature, top_k, top_p, generator)
+                logits = model.lm_head(model.hidden(x, cache)[0, -1])  # last position only
+                nxt = _choose(logits, temperature, top_k, top_p, generator)
                 if nxt in stop:
                     break
                 tokens.append(nxt)

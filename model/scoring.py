@@ -9,9 +9,12 @@ O(chunk x vocab) whatever the batch.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
+from common.progress import log, progress
 from model.gpt2 import GPT
 
 LOGIT_CHUNK = 1 << 25  # floats of logits materialized at once (128 MiB)
@@ -96,15 +99,21 @@ def _score_windows(
     model.eval()
     order = sorted(range(len(windows)), key=lambda i: -len(windows[i][0]))
     results: list = [None] * len(windows)
+    start = time.perf_counter()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), progress(total=len(windows), desc="scoring",
+                                              unit="seq") as bar:
             for b in range(0, len(order), batch_size):
                 idx = order[b:b + batch_size]
                 batch = _score_batch(model, [windows[i] for i in idx], device)
                 for i, r in zip(idx, batch, strict=True):
                     results[i] = r
+                bar.update(len(idx))
     finally:
         model.train(was_training)
+    scored = sum(len(lp) for lp, _ in results)
+    seconds = time.perf_counter() - start
+    log.info(f"scored {scored:,} tokens in {len(windows):,} windows ({seconds:.1f} s)")
     return results
 
 
@@ -115,7 +124,8 @@ def _score_batch(
     firsts = torch.tensor([f for _, f in windows])
     x = torch.zeros(len(windows), int(lengths.max()), dtype=torch.long)
     pos = torch.arange(x.size(1))
-    x[pos < lengths[:, None]] = torch.tensor([t for tokens, _ in windows for t in tokens])
+    flat = np.concatenate([np.asarray(tokens, dtype=np.int64) for tokens, _ in windows])
+    x[pos < lengths[:, None]] = torch.from_numpy(flat)
     # position j predicts token j+1; keep predictions of tokens first..len-1
     keep = (pos[1:] >= firsts[:, None]) & (pos[1:] < lengths[:, None])
     x = x.to(device)

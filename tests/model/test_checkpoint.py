@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from common.errors import UserError
@@ -84,6 +86,9 @@ def test_import_refuses_other_variants_and_missing_files(tmp_path):
     (tmp_path / "model.safetensors").unlink()
     with pytest.raises(UserError, match="lacks model.safetensors or pytorch_model.bin"):
         import_hf_gpt2(tmp_path)
+    torch.save({"wte.weight": torch.zeros(2), "code": Path}, tmp_path / "pytorch_model.bin")
+    with pytest.raises(UserError, match="pytorch_model.bin: cannot load tensors"):
+        import_hf_gpt2(tmp_path)  # weights_only=True: a pickle of arbitrary objects is refused
 
 
 def test_save_load_round_trip(tmp_path):
@@ -102,12 +107,14 @@ def test_save_load_round_trip(tmp_path):
         assert n == m and torch.equal(a, b)
 
 
-def _rewrite_weights(directory, edit) -> None:
+def _rewrite_weights(directory, edit, keep_header: bool) -> None:
     """Change the tensors but keep config.json's checksum consistent, as a real bad file would."""
     path = directory / "model.safetensors"
+    with safe_open(path, "pt") as f:
+        header = f.metadata() if keep_header else None
     tensors = load_file(path)
     edit(tensors)
-    save_file(tensors, path)
+    save_file(tensors, path, metadata=header)
     meta = json.loads((directory / "config.json").read_text())
     meta["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     (directory / "config.json").write_text(json.dumps(meta))
@@ -121,7 +128,7 @@ def test_bad_tensors_are_named(tmp_path):
         t["transformer.h.0.attn.extra"] = torch.zeros(3)
         t["transformer.wpe.weight"] = torch.zeros(32, 128)
 
-    _rewrite_weights(tmp_path, edit)
+    _rewrite_weights(tmp_path, edit, keep_header=True)
     with pytest.raises(UserError) as e:
         load_checkpoint(tmp_path)
     message = str(e.value)
@@ -144,6 +151,10 @@ def test_corrupt_or_incomplete_checkpoints_are_refused(tmp_path):
     meta = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**meta, "format_version": 99}))
     with pytest.raises(UserError, match="not a contamkit-gpt v1 checkpoint"):
+        load_checkpoint(tmp_path)
+    save_checkpoint(tiny_model(), tmp_path, "gpt2")
+    _rewrite_weights(tmp_path, lambda t: None, keep_header=False)  # a foreign safetensors file
+    with pytest.raises(UserError, match="header format/config differ from config.json"):
         load_checkpoint(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="config.json: not valid JSON"):

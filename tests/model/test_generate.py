@@ -102,5 +102,8 @@ def test_long_prompt_is_cut_on_the_left_and_limits(model):
     assert generate(model, long_prompt, 10, use_cache=False) == generate(model, long_prompt, 10)
     with pytest.raises(ValueError, match="max_new_tokens"):
         generate(model, PROMPT, BLOCK)
+    for bad in (dict(temperature=-1.0), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)):
+        with pytest.raises(ValueError, match="need temperature >= 0"):
+            generate(model, PROMPT, 5, **bad)
     with pytest.raises(ValueError, match="tokenizer"):
         generate(model, PROMPT, 5, stop_strings=["x"])

@@ -31,16 +31,52 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="hash seed (a filter parameter)")
     p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    scale = p.add_argument_group("scale-out (any of these: spilled build, see scale/README.md)")
+    scale.add_argument("--scheduler", help="Dask scheduler address, or local:N for a local "
+                       "cluster of N workers")
+    scale.add_argument("--shards", type=int, default=1,
+                       help="shard files, a power of two (0: as few as --max-memory allows)")
+    scale.add_argument("--max-memory",
+                       help="memory one worker may hold for a shard or a spill run, e.g. 2GiB")
+    scale.add_argument("--spill-dir", help="spilled hashes (default: beside the output)")
+    scale.add_argument("--connect-timeout", type=float, default=10.0,
+                       help="seconds to reach the scheduler and a worker (default 10)")
     p.set_defaults(func=run_build_filter)
 
 
 def run_build_filter(args: argparse.Namespace) -> None:
     from overlap.build import BuildOptions, build_filter
+    from scale.plan import parse_size
 
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
                         workers=args.workers, seed=args.seed, text_field=args.text_field,
-                        gpt2_vocab=args.gpt2_vocab)
+                        gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
+                        shards=args.shards,
+                        max_memory=parse_size(args.max_memory) if args.max_memory else None,
+                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout)
     build_filter(args.corpus, args.output, opts)
+
+
+def add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="capacity plan: filter size, shards, memory, build time")
+    p.add_argument("--corpus-bytes", required=True, help="corpus size, e.g. 40GB or 825GiB")
+    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
+    p.add_argument("--workers", type=int, default=1, help="worker cores (default 1)")
+    p.add_argument("--max-memory", default="4GiB",
+                   help="memory per worker for a shard (default 4GiB)")
+    p.add_argument("--sample", help="corpus to calibrate on (default: the shared WebText sample)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> None:
+    from scale.plan import calibrate, estimate, format_plan, parse_size, plan_summary
+
+    corpus_bytes, max_memory = parse_size(args.corpus_bytes), parse_size(args.max_memory)
+    cal = calibrate(args.sample, args.n)
+    plan = estimate(corpus_bytes, args.fpr, args.workers, max_memory, cal)
+    print(json.dumps(plan_summary(plan, cal), indent=2) if args.json else format_plan(plan, cal))
 
 
 def add_info(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +122,118 @@ def format_mapping(mapping: dict, indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def _bench_list(text: str) -> list[str]:
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+def add_overlap(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("overlap", help="per-example n-gram overlap of benchmarks with a filter")
+    p.add_argument("--bench", required=True, help="benchmark(s), comma-separated: lambada,ptb")
+    p.add_argument("--filter", required=True, help="filter file (from build-filter)")
+    p.add_argument("--split", default="test", help="benchmark split (default test)")
+    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
+    p.add_argument("--n", type=int, default=8, help="n-gram length; must match the filter")
+    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
+                   help="n-gram unit; must match the filter (default words)")
+    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    p.add_argument("--buckets", default="0,15",
+                   help="overlap %% bucket edges (default 0,15: 0, (0,15], >15)")
+    p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
+    p.set_defaults(func=run_overlap)
+
+
+def run_overlap(args: argparse.Namespace) -> None:
+    from overlap import bench_overlap
+    from overlap.examples import parse_edges
+
+    opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
+                                        unit=args.unit, gpt2_vocab=args.gpt2_vocab,
+                                        edges=parse_edges(args.buckets))
+    bench_overlap.run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
+
+
+def add_table6(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table6", help="the GPT-2 paper's Table 6 rebuilt from raw data files")
+    p.add_argument("--data-dir", help="datasets folder (default: the shared data dir)")
+    p.add_argument("--corpus-filter", help="filter of a training corpus: fills the corpus row")
+    p.add_argument("--out", default="out/table6", help="output directory (default out/table6)")
+    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--unit", choices=("words", "gpt2"), default="gpt2",
+                   help="n-gram unit (default gpt2: closest to the paper)")
+    p.add_argument("--granularity", choices=("stream", "example"), default="stream",
+                   help="a split as one stream (default) or n-grams inside each example")
+    p.add_argument("--unk", choices=("keep", "drop", "break"), default="keep",
+                   help="<unk>: a word (default), removed, or a boundary n-grams do not cross")
+    p.add_argument("--measure", choices=("positions", "distinct"), default="positions",
+                   help="share of test n-gram positions (default) or of distinct n-grams")
+    p.add_argument("--all-conventions", action="store_true",
+                   help="also the own-train row under every unit/granularity/<unk> choice")
+    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    p.set_defaults(func=run_table6)
+
+
+def run_table6(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from common.atomic import write_json
+    from common.paths import shared_data_dir
+    from overlap.table6 import Convention, format_table6, table6
+
+    conv = Convention(n=args.n, unit=args.unit, granularity=args.granularity, unk=args.unk,
+                      measure=args.measure)
+    result = table6(args.data_dir or shared_data_dir(), conv, args.corpus_filter,
+                    args.gpt2_vocab, args.all_conventions)
+    write_json(Path(args.out) / "table6.json", result)
+    print(format_table6(result))
+
+
+def add_decontaminate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("decontaminate", help="cut benchmark n-grams out of a corpus (GPT-3 style)")
+    p.add_argument("corpus", help="corpus directory or file (read only)")
+    p.add_argument("--bench", required=True, help="benchmark(s), comma-separated")
+    p.add_argument("--out", required=True, help="new directory for the cleaned corpus")
+    p.add_argument("--split", default="test", help="benchmark split (default test)")
+    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
+    p.add_argument("--n", type=int, default=13, help="n-gram length (default 13, as GPT-3)")
+    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
+                   help="n-gram unit (default words)")
+    p.add_argument("--window", type=int, default=200,
+                   help="characters also cut on each side of a match (default 200)")
+    p.add_argument("--min-piece", type=int, default=200,
+                   help="pieces shorter than this many characters are dropped (default 200)")
+    p.add_argument("--max-pieces", type=int, default=10,
+                   help="documents cut into more pieces are dropped (default 10)")
+    p.add_argument("--max-doc-freq", type=int, default=10,
+                   help="n-grams in more corpus documents are ignored (default 10)")
+    p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
+    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    p.set_defaults(func=run_decontaminate)
+
+
+def run_decontaminate(args: argparse.Namespace) -> None:
+    from overlap.decontaminate import DecontamOptions, decontaminate
+
+    opts = DecontamOptions(n=args.n, unit=args.unit, window=args.window,
+                           min_piece=args.min_piece, max_pieces=args.max_pieces,
+                           max_doc_freq=args.max_doc_freq, split=args.split,
+                           bench_path=args.bench_path, text_field=args.text_field,
+                           gpt2_vocab=args.gpt2_vocab)
+    decontaminate(args.corpus, _bench_list(args.bench), args.out, opts)
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="markdown + self-contained HTML page of overlap results")
+    p.add_argument("out_dir", help="output directory of overlap and/or table6 runs")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> None:
+    from overlap.report import write_report
+
+    for path in write_report(args.out_dir):
+        print(path)
+
+
 # ----------------------------------------------------------------------------------- model
 
 
@@ -118,6 +266,53 @@ def run_train_tokenizer(args: argparse.Namespace) -> None:
     train_tokenizer_on_corpus(args.corpus, args.out, args.vocab_size, args.text_field)
 
 
+# -------------------------------------------------------------------------------- training
+
+
+def add_prepare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prepare", help="tokenize a corpus into train/val token files + manifest")
+    p.add_argument("corpus", help="corpus file or directory (.txt, .jsonl, .json, .parquet)")
+    p.add_argument("-o", "--out", required=True, help="data directory to write")
+    p.add_argument("--tokenizer", default="gpt2",
+                   help="gpt2, a tokenizer directory, or bpe:N to train an N-token BPE on the "
+                        "train split (default gpt2)")
+    p.add_argument("--val-fraction", type=float, default=0.05,
+                   help="share of documents held out for validation (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
+    p.add_argument("--workers", type=int, default=0, help="tokenizer threads (default: cores)")
+    p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
+    p.set_defaults(func=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> None:
+    from training.prepare import prepare_corpus
+
+    prepare_corpus(args.corpus, args.out, args.tokenizer, args.val_fraction, args.seed,
+                   args.workers, args.text_field)
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a GPT-2 from a config (torchrun for several GPUs)",
+                       epilog="Any config key can be overridden as --key=value.")
+    p.add_argument("--config", required=True, help="config file (configs/*.toml or .json)")
+    p.set_defaults(func=run_train)
+    parse_known = p.parse_known_args
+
+    def keep_overrides(args=None, namespace=None):  # --key=value are checked by load_config
+        known, extra = parse_known(args, namespace)
+        known.overrides = extra
+        return known, []
+
+    p.parse_known_args = keep_overrides
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from training.config import load_config
+    from training.trainer import train
+
+    train(load_config(args.config, args.overrides))
+
+
 # ------------------------------------------------------------------------------ benchmarks
 
 
@@ -148,6 +343,105 @@ def run_fetch_bench(args: argparse.Namespace) -> None:
         print(path)
 
 
+# -------------------------------------------------------------------------------- analysis
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a checkpoint on a benchmark, one line per example")
+    p.add_argument("--model", required=True, help="checkpoint directory")
+    p.add_argument("--bench", required=True, help="benchmark name (see `benchmarks`)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--split", help="split (default: the benchmark's default)")
+    p.add_argument("--variant", help="file format (default: the benchmark's default)")
+    p.add_argument("--bench-path", help="benchmark file or folder (default: cache/shared data)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N examples")
+    p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
+    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--stride", type=int, help="sliding-window stride for LM sets "
+                   "(default: block_size // 2)")
+    p.add_argument("--max-new-tokens", type=int, default=32, help="CoQA answer length cap")
+    p.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    from analysis.evaluate import evaluate
+    from analysis.tasks import EvalOptions
+
+    opts = EvalOptions(batch_size=args.batch_size, stride=args.stride,
+                       max_new_tokens=args.max_new_tokens)
+    evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
+             bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
+             device=args.device, opts=opts)
+
+
+def add_analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="how metrics shift with overlap: stats, plots, report")
+    p.add_argument("--overlap", required=True, help="directory written by `overlap`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--buckets", default="0.05,0.15,0.5",
+                   help="overlap bucket edges in (0, 1) (default 0.05,0.15,0.5)")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=int, default=2000, help="permutation-test relabellings")
+    p.add_argument("--seed", type=int, default=0, help="random seed of resampling")
+    p.set_defaults(func=run_analyze)
+
+
+def run_analyze(args: argparse.Namespace) -> None:
+    from analysis.analyze import AnalysisOptions, analyze, parse_edges
+
+    opts = AnalysisOptions(edges=parse_edges(args.buckets), n_boot=args.bootstrap,
+                           n_perm=args.permutations, seed=args.seed)
+    analyze(args.overlap, args.eval, args.out, opts)
+
+
+def add_underfit(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("underfit", help="train vs held-out perplexity by model size (Figure 4)")
+    p.add_argument("--models", required=True, help="comma-separated checkpoint directories")
+    p.add_argument("--train-data", required=True,
+                   help="prepared data directory (its train split) or a corpus")
+    p.add_argument("--heldout-data", required=True,
+                   help="prepared data directory (its val split) or a corpus")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--max-tokens", type=int, default=200_000, help="tokens scored per side")
+    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--stride", type=int, help="sliding-window stride (default: block_size // 2)")
+    p.set_defaults(func=run_underfit)
+
+
+def run_underfit(args: argparse.Namespace) -> None:
+    from analysis.underfit import underfit
+
+    models = [m for m in args.models.split(",") if m.strip()]
+    underfit(models, args.train_data, args.heldout_data, args.out, max_tokens=args.max_tokens,
+             batch_size=args.batch_size, device=args.device, stride=args.stride)
+
+
+# ----------------------------------------------------------------------------- experiments
+
+
+def add_experiment(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiment", help="plant benchmark examples in training data, train, "
+                       "and measure detection and memorization (resumable)")
+    p.add_argument("--config", required=True, help="experiment config (configs/experiments/)")
+    p.add_argument("--out", help="output directory (default: the config's out_dir, else "
+                   "out/experiments/<name>)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N (default: the config's)")
+    p.set_defaults(func=run_experiment)
+
+
+def run_experiment(args: argparse.Namespace) -> None:
+    from experiments import run_experiment as run
+    from experiments.config import load_experiment
+    from experiments.report import headline
+
+    results = run(load_experiment(args.config, {"device": args.device} if args.device else None),
+                  args.out)
+    print(f"{headline(results)}\nreport: {results['out_dir']}/report.md")
+
+
 # ------------------------------------------------------------------------------------ demo
 
 
@@ -158,22 +452,33 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    from demo import run
+    from demo import run, summary_text
 
-    run(args.out)
+    print(summary_text(run(args.out), args.out))
 
 
 # ------------------------------------------------------------------------------------ main
 
 COMMANDS = [
     add_build_filter,
+    add_plan,
     add_info,
     add_verify,
+    add_overlap,
+    add_table6,
+    add_decontaminate,
+    add_report,
     add_demo,
+    add_experiment,
     add_import_gpt2,
     add_train_tokenizer,
     add_benchmarks,
     add_fetch_bench,
+    add_evaluate,
+    add_analyze,
+    add_underfit,
+    add_prepare,
+    add_train,
 ]
 
 

@@ -43,9 +43,19 @@ class BuildOptions:
     seed: int = 0
     text_field: str = "text"
     gpt2_vocab: str | None = None
+    # scale-out (scale/README.md): any of these runs the spilled build of scale.dask_build
+    scheduler: str | None = None  # Dask scheduler address, or local:N
+    shards: int = 1  # power of two; 0: as few as --max-memory allows
+    max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
+    spill_dir: str | None = None  # default: beside the output
+    connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
+
+    def scaled(self) -> bool:
+        return bool(self.scheduler or self.shards != 1 or self.max_memory)
 
 
-def _params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
+def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
+    """The filter's parameters for ``capacity`` distinct n-grams with these options."""
     return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
 
@@ -76,9 +86,13 @@ def _fill(bloom: BloomFilter, hashes) -> None:
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
     """Build and save the filter of ``corpus``; returns the summary figures."""
-    start = time.perf_counter()
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
+    if opts.scaled():
+        from scale.dask_build import build_scaled
+
+        return build_scaled(corpus, out, opts)
+    start = time.perf_counter()
     workers = opts.workers or os.cpu_count() or 1
     tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
     scan = CorpusStats()
@@ -89,14 +103,14 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     passes = 1
     if opts.capacity is None:
         capacity, kept = _count_pass(first)
-        bloom = BloomFilter(_params(opts, capacity, tokenizer))
+        bloom = BloomFilter(filter_params(opts, capacity, tokenizer))
         if kept is None:
             passes += 1
             _fill(bloom, HashRun(tasks, spec, workers, "building"))
         else:
             _fill(bloom, kept)
     else:
-        bloom = BloomFilter(_params(opts, opts.capacity, tokenizer))
+        bloom = BloomFilter(filter_params(opts, opts.capacity, tokenizer))
         _fill(bloom, first)
     if first.ngrams == 0:
         raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more {opts.unit}; "
@@ -111,7 +125,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
                             "leave it out. Nothing was written")
         log.warning("distinct estimate fell short (FPR %.3g > %g): rebuilding for %d n-grams",
                     achieved, opts.fpr, needed)
-        bloom = BloomFilter(_params(opts, needed, tokenizer))
+        bloom = BloomFilter(filter_params(opts, needed, tokenizer))
         passes += 1
         _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"))
     bloom.save(out)

@@ -142,7 +142,8 @@ def _decode(raw: bytes, path: str, stats: CorpusStats, flagged: list[bool]) -> s
         return raw.decode("utf-8", errors="replace")
 
 
-def _open_binary(path: str, compression: str) -> io.BufferedIOBase:
+def open_binary(path: str, compression: str) -> io.BufferedIOBase:
+    """A binary stream of a corpus file's decompressed bytes (supports ``readline``)."""
     if compression == "gz":
         return gzip.open(path, "rb")
     if compression == "zst":
@@ -211,10 +212,10 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
         if fmt == "parquet":
             yield from _parquet_documents(path, text_field, stats)
         elif fmt == "txt":
-            with _open_binary(task.path, compression) as f:
+            with open_binary(task.path, compression) as f:
                 yield from _text_pieces(f, task, stats, flagged)
         elif fmt == "jsonl":
-            with _open_binary(task.path, compression) as f:
+            with open_binary(task.path, compression) as f:
                 for where, line in _range_lines(f, task):
                     stats.bytes += len(line)
                     label = f"byte {where}" if task.start else f"line {where + 1}"
@@ -222,7 +223,7 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
                     if doc is not None:
                         yield Document(task.path, where, doc)
         elif fmt == "json":
-            with _open_binary(task.path, compression) as f:
+            with open_binary(task.path, compression) as f:
                 raw = f.read()
             stats.bytes += len(raw)
             yield from _json_file_documents(raw, task.path, text_field, stats, flagged)

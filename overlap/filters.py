@@ -5,15 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.errors import UserError
-from overlap.bloom import FORMAT_VERSION, BloomFilter
+from overlap.bloom import FORMAT_VERSION, BloomFilter, read_header
 from overlap.normalize import NORMALIZER_VERSION
+from scale.sharded import ShardedFilter, is_manifest
 
 
-def open_filter(path: str | Path, verify: bool = True) -> BloomFilter:
-    """Load a filter for queries (memory-mapped, checksum-verified unless ``verify`` is False)."""
+def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedFilter:
+    """Load a filter for queries (memory-mapped, checksum-verified unless ``verify`` is False).
+
+    ``path`` may also be a sharded filter's manifest (``scale.sharded``): the object returned
+    then has the same query interface (``params``, ``contains``, ``stats``).
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such filter file")
+    if is_manifest(path):
+        return ShardedFilter.open(path, verify=verify)
+    shard = read_header(path)[0].get("shard")
+    if shard:
+        raise UserError(f"{path}: this is shard {shard['index']} of {shard['count']} of a sharded "
+                        "filter; open its manifest (the file without the .shard-… suffix)")
     return BloomFilter.load(path, verify=verify)
 
 

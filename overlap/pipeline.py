@@ -43,12 +43,13 @@ def hash_task(task: Task, stream: NgramStream, text_field: str,
     yield from stream.hashes(read_task(task, text_field, stats))
 
 
-def _stream(spec: HashSpec) -> NgramStream:
+def ngram_stream(spec: HashSpec) -> NgramStream:
+    """The hasher of ``spec``; each worker process makes its own."""
     return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed)
 
 
 def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
-    stream = _stream(spec)
+    stream = ngram_stream(spec)
     while (item := tasks.get()) is not None:
         index, task = item
         stats = CorpusStats()
@@ -87,7 +88,7 @@ class HashRun:
                     self._reported = self.stats.report_new(self._reported)
 
     def _serial(self) -> Iterator[Hashes | Task]:
-        stream = _stream(self.spec)
+        stream = ngram_stream(self.spec)
         for task in self.tasks:
             yield from hash_task(task, stream, self.spec.text_field, self.stats)
             yield task

@@ -60,6 +60,7 @@ class GPT2Coder:
 
         self._tok = load_gpt2(vocab_dir)
         self.tokenizer = self._tok.name
+        self.encoding = self._tok.enc  # the tiktoken Encoding, for mapping tokens to bytes
 
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
         """Token ids of already normalized words (a continuation starts with " word")."""

@@ -1,0 +1,141 @@
+"""From a text to its n-gram units *and where each unit lies in the original text*.
+
+The engine (``overlap.units``) turns normalized words into codes; reports also need to point
+at the characters an n-gram came from. A unit's span is the span of the word it belongs to:
+
+* ``words``: unit i is word i of ``normalize.words(text)`` and its span is the run of original
+  characters that became it (``normalize.word_spans``).
+* ``gpt2``: a GPT-2 token never crosses a word of the normalized text (the pre-tokenizer splits
+  at every space and BPE merges stay inside a piece), so each token belongs to one word, found
+  from the tokens' byte lengths; its span is that word's span.
+
+An n-gram's span runs from its first unit's span start to its last unit's span end, so the
+span's text normalizes to the n-gram's words (for ``gpt2``: to the whole words its tokens are
+part of).
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+
+from overlap.murmur import ngram_hashes
+from overlap.ngrams import window_starts
+from overlap.normalize import word_spans, words
+from overlap.units import make_coder
+
+EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
+BATCH_CODES = 1 << 20  # codes hashed per vectorized batch
+
+
+class SpanCoder:
+    """``units.make_coder`` plus the map from units back to the original characters."""
+
+    def __init__(self, unit: str, gpt2_vocab: str | Path | None = None):
+        self.coder = make_coder(unit, gpt2_vocab)
+        self.unit = self.coder.unit
+        self.tokenizer = self.coder.tokenizer
+        self._token_bytes = _token_byte_lengths(self.coder.encoding) if unit == "gpt2" else None
+
+    def codes(self, texts: list[str]) -> list[np.ndarray]:
+        """Unit codes of each text, exactly as ``build-filter`` codes a document."""
+        return self.coder.codes_batch(list(texts), [False] * len(texts))[0]
+
+    def spans(self, text: str, codes: np.ndarray) -> np.ndarray:
+        """Character span in ``text`` of each of its units (``codes`` = its codes)."""
+        ws = words(text)
+        spans = aligned_word_spans(text, ws)
+        if self._token_bytes is not None:
+            spans = spans[token_words(codes, ws, self._token_bytes)]
+        if len(spans) != len(codes):
+            raise ValueError(f"{len(codes)} units but {len(spans)} spans: coder and spans disagree")
+        return spans
+
+
+def _token_byte_lengths(enc) -> np.ndarray:
+    """Byte length of every token id of a tiktoken encoding."""
+    return np.array([len(enc.decode_single_token_bytes(t)) for t in range(enc.n_vocab)],
+                    dtype=np.int64)
+
+
+def token_words(codes: np.ndarray, ws: list[str], token_bytes: np.ndarray) -> np.ndarray:
+    """Index of the word of ``" ".join(ws)`` that each token lies in (its last byte's word)."""
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    token_ends = np.cumsum(token_bytes[codes.astype(np.int64)])
+    word_bytes = np.fromiter((len(w.encode()) for w in ws), dtype=np.int64, count=len(ws))
+    word_ends = np.cumsum(word_bytes + 1) - 1  # each word after the first has a space before it
+    return np.searchsorted(word_ends, token_ends, side="left")
+
+
+def aligned_word_spans(text: str, ws: list[str]) -> np.ndarray:
+    """Span in ``text`` of each word of ``ws = words(text)``.
+
+    Normally word i is run i of ``word_spans``. A few code points change word boundaries
+    under NFKC ("½" -> "1⁄2" is two words, "™" -> "tm" joins its neighbours): then each run's
+    own words are aligned to ``ws`` and words without a partner cover the gap between their
+    neighbours.
+    """
+    runs = word_spans(text)
+    if len(runs) == len(ws):
+        return np.array(runs, dtype=np.int64).reshape(-1, 2)
+    run_words = [words(text[s:e]) for s, e in runs]
+    owner = [i for i, rw in enumerate(run_words) for _ in rw]
+    flat = [w for rw in run_words for w in rw]
+    spans = np.full((len(ws), 2), -1, dtype=np.int64)
+    for a, b, size in SequenceMatcher(None, ws, flat, autojunk=False).get_matching_blocks():
+        if size:
+            spans[a : a + size] = [runs[owner[b + k]] for k in range(size)]
+    loose = spans[:, 0] < 0
+    if loose.any():
+        prev_end = np.maximum.accumulate(np.where(loose, 0, spans[:, 1]))
+        nxt = np.where(loose, len(text), spans[:, 0])
+        next_start = np.minimum.accumulate(nxt[::-1])[::-1]
+        spans[loose, 0] = prev_end[loose]
+        spans[loose, 1] = np.maximum(next_start[loose], prev_end[loose])
+    return spans
+
+
+def window_spans(spans: np.ndarray, n: int) -> np.ndarray:
+    """Character span of each n-gram window of units with ``spans``: (windows, 2)."""
+    count = len(spans) - n + 1
+    if count <= 0:
+        return EMPTY_SPANS
+    return np.stack([spans[:count, 0], spans[n - 1 :, 1]], axis=1)
+
+
+def merge_spans(spans: np.ndarray) -> np.ndarray:
+    """Union of [start, end) spans as disjoint sorted spans (touching spans join)."""
+    if not len(spans):
+        return EMPTY_SPANS
+    spans = spans[np.argsort(spans[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(spans[:, 1])
+    first = np.ones(len(spans), dtype=bool)
+    first[1:] = spans[1:, 0] > reach[:-1]
+    group = np.cumsum(first) - 1
+    ends = np.zeros(group[-1] + 1, dtype=np.int64)
+    np.maximum.at(ends, group, spans[:, 1])
+    return np.stack([spans[first, 0], ends], axis=1)
+
+
+def segment_hashes(segments: list[np.ndarray], n: int,
+                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(h1, h2, counts): the n-gram hashes of every segment, concatenated in order, and how
+    many each segment has. n-grams never cross segments; hashing runs in large batches."""
+    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
+    counts = np.maximum(lengths - n + 1, 0)
+    batch_of = np.cumsum(lengths) // BATCH_CODES  # about BATCH_CODES codes per hashing batch
+    cuts = [0, *(np.flatnonzero(np.diff(batch_of)) + 1).tolist(), len(segments)]
+    h1_parts, h2_parts = [], []
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        if counts[lo:hi].any():
+            starts = window_starts(lengths[lo:hi], lengths[lo:hi], n)
+            h1, h2 = ngram_hashes(np.concatenate(segments[lo:hi]), n, seed)
+            h1_parts.append(h1[starts])
+            h2_parts.append(h2[starts])
+    empty = np.empty(0, dtype=np.uint64)
+    h1 = np.concatenate(h1_parts) if h1_parts else empty
+    h2 = np.concatenate(h2_parts) if h2_parts else empty.copy()
+    return h1, h2, counts

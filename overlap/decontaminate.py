@@ -32,8 +32,9 @@ from common.progress import log, progress
 from overlap.corpus import CorpusStats, Document, corpus_files, iter_documents
 from overlap.corpus_rewrite import rewrite_file
 from overlap.ngram_set import MAX_SOURCES, NgramSet
+from overlap.ngrams import segment_hashes
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.spans import SpanCoder, merge_spans, segment_hashes, window_spans
+from overlap.spans import SpanCoder, merge_spans, window_spans
 
 REPORT_NAME = ".decontamination.json"
 DOCUMENTS_NAME = ".decontamination.documents.jsonl"

@@ -22,7 +22,8 @@ import numpy as np
 from common.errors import UserError
 from common.progress import progress
 from overlap.bloom import BloomFilter
-from overlap.spans import SpanCoder, merge_spans, segment_hashes, window_spans
+from overlap.ngrams import segment_hashes
+from overlap.spans import SpanCoder, merge_spans, window_spans
 
 DEFAULT_EDGES = (0.0, 15.0)  # buckets 0 %, (0, 15 %], > 15 % (the paper's LAMBADA split)
 _CODE_BATCH = 1024  # texts coded per call (one progress step)

@@ -21,13 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from overlap.murmur import ngram_hashes
-from overlap.ngrams import window_starts
 from overlap.normalize import word_spans, words
 from overlap.units import make_coder
 
 EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
-BATCH_CODES = 1 << 20  # codes hashed per vectorized batch
 
 
 class SpanCoder:
@@ -118,24 +115,3 @@ def merge_spans(spans: np.ndarray) -> np.ndarray:
     ends = np.zeros(group[-1] + 1, dtype=np.int64)
     np.maximum.at(ends, group, spans[:, 1])
     return np.stack([spans[first, 0], ends], axis=1)
-
-
-def segment_hashes(segments: list[np.ndarray], n: int,
-                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(h1, h2, counts): the n-gram hashes of every segment, concatenated in order, and how
-    many each segment has. n-grams never cross segments; hashing runs in large batches."""
-    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
-    counts = np.maximum(lengths - n + 1, 0)
-    batch_of = np.cumsum(lengths) // BATCH_CODES  # about BATCH_CODES codes per hashing batch
-    cuts = [0, *(np.flatnonzero(np.diff(batch_of)) + 1).tolist(), len(segments)]
-    h1_parts, h2_parts = [], []
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        if counts[lo:hi].any():
-            starts = window_starts(lengths[lo:hi], lengths[lo:hi], n)
-            h1, h2 = ngram_hashes(np.concatenate(segments[lo:hi]), n, seed)
-            h1_parts.append(h1[starts])
-            h2_parts.append(h2[starts])
-    empty = np.empty(0, dtype=np.uint64)
-    h1 = np.concatenate(h1_parts) if h1_parts else empty
-    h2 = np.concatenate(h2_parts) if h2_parts else empty.copy()
-    return h1, h2, counts

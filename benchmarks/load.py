@@ -27,12 +27,17 @@ class Source:
 
     @property
     def label(self) -> str:
-        return f"{self.benchmark.name} {self.split} ({self.variant.name})"
+        return split_label(self.benchmark, self.split, self.variant)
 
     def examples(self) -> Iterator[Example]:
         prefix = f"{self.benchmark.name}/{self.split}/"
         for key, text, fields in self.variant.read(self.paths, self.split):
             yield Example(prefix + key, text, fields)
+
+
+def split_label(bench: Benchmark, split: str, variant: Variant) -> str:
+    """How messages name a split, e.g. "lambada test (openai)"."""
+    return f"{bench.name} {split} ({variant.name})"
 
 
 def open_benchmark(
@@ -50,8 +55,8 @@ def open_benchmark(
     bench = get_benchmark(name)
     spec = bench.variant(variant if variant is not None else _variant_of_file(bench, path))
     split, files = bench.files(spec, split)
-    label = f"{bench.name} {split} ({spec.name})"
-    return Source(bench, spec, split, resolve(bench.name, label, files, path, download))
+    paths = resolve(bench.name, split_label(bench, split, spec), files, path, download)
+    return Source(bench, spec, split, paths)
 
 
 def iter_benchmark(

@@ -63,11 +63,11 @@ def require(row: dict, key: str, kind: type, where: str) -> Any:
     """``row[key]`` checked to be a ``kind``; ``where`` is "file:line" for the message."""
     if not isinstance(row, dict):
         raise UserError(f"{where}: expected a JSON object with field {key!r}")
-    value = row.get(key)
-    if not isinstance(value, kind):
-        problem = "missing field" if key not in row else f"field must be {kind.__name__}:"
-        raise UserError(f"{where}: {problem} {key!r}")
-    return value
+    if key not in row:
+        raise UserError(f"{where}: missing field {key!r}")
+    if not isinstance(row[key], kind):
+        raise UserError(f"{where}: field {key!r} must be {kind.__name__}")
+    return row[key]
 
 
 def load_json(path: Path) -> Any:

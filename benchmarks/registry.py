@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import char_lm, coqa, lambada, sentences, webtext, wikitext, winograd
+from benchmarks import char_lm, coqa, custom, lambada, sentences, webtext, wikitext, winograd
 from benchmarks.spec import Benchmark
 from common.errors import UserError
 
@@ -17,6 +17,7 @@ REGISTRY: dict[str, Benchmark] = {
         *char_lm.BENCHMARKS,
         sentences.ONE_BILLION_WORD,
         webtext.BENCHMARK,
+        custom.BENCHMARK,
     )
 }
 # Other names people write for the same sets.

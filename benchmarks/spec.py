@@ -74,10 +74,6 @@ class Benchmark:
         have = {s for v in self.variant_specs for s in v.files}
         return tuple(s for s in SPLITS if s in have)
 
-    @property
-    def default_variant(self) -> str:
-        return self.variant_specs[0].name
-
     def variant(self, name: str | None) -> Variant:
         """The named variant (None: the default); a UserError lists the known ones."""
         if name is None:
@@ -101,7 +97,7 @@ class Benchmark:
 
 
 def index_key(i: int) -> str:
-    """The key of the i-th item of a split: zero-padded so ids sort in file order."""
+    """The key of the i-th item of a split, zero-padded as in "lambada/test/00042"."""
     return f"{i:05d}"
 
 

@@ -18,8 +18,8 @@ from benchmarks.spec import Benchmark, DataFile, Item, Remote, Variant, index_ke
 
 BASE_URL = "https://wikitext.smerity.com/"
 # sha256 of the zips, recorded by HuggingFace datasets (wikitext/dataset_infos.json) for the
-# original research.metamind.io S3 URLs, which now refuse; the author's own mirror above
-# serves the same archives (a different file would fail the check, not load).
+# original research.metamind.io S3 URLs, which now refuse. The author's own site above is
+# expected to serve the same archives; a different file fails the check instead of loading.
 ZIP_SHA256 = {
     "wikitext-2-v1.zip": "92675f1d63015c1c8b51f1656a52d5bdbc33aafa60cc47a218a66e7ee817488c",
     "wikitext-2-raw-v1.zip": "ef7edb566e3e2b2d31b29c1fdb0c89a4cc683597484c3dc2517919c615435a11",

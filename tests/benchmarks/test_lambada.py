@@ -32,7 +32,8 @@ def test_plain_text_agrees_with_openai(openai, shared_data):
     assert [e.id for e in plain] == [e.id for e in openai]
     assert plain[0].fields["target"] == " signs"
     # SOURCES.md: for 5112 of 5153 rows the plain last token equals the lower-cased OpenAI one.
-    same = sum(p.fields["target"] == o.fields["target"].lower() for p, o in zip(plain, openai, strict=True))
+    pairs = zip(plain, openai, strict=True)
+    same = sum(p.fields["target"] == o.fields["target"].lower() for p, o in pairs)
     assert same == 5112
 
 

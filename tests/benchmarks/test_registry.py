@@ -52,7 +52,7 @@ def test_unknown_benchmark_lists_the_known_ones():
     assert all(n in str(e.value) for n in ALL)
 
 
-def test_unknown_split_and_variant_say_what_exists(shared_data):
+def test_unknown_split_and_variant_say_what_exists():
     with pytest.raises(
         UserError, match=r"lambada \(openai\): no split 'train' \(available: test\)"
     ):

@@ -448,13 +448,16 @@ def run_experiment(args: argparse.Namespace) -> None:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole study on built-in data, offline")
     p.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
+    p.add_argument("--quick", action="store_true",
+                   help="a reduced run in seconds (fewer passages, a smaller model)")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    from demo import run, summary_text
+    from demo import DemoOptions, run, summary_text
 
-    print(summary_text(run(args.out), args.out))
+    opts = DemoOptions.quick() if args.quick else DemoOptions()
+    print(summary_text(run(args.out, opts), args.out))
 
 
 # ------------------------------------------------------------------------------------ main

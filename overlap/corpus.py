@@ -208,6 +208,8 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
     path = Path(task.path)
     fmt, compression = file_format(path) or ("", "")
     flagged = [False]
+    if task.start == 0:  # counted first: a range's reader may be closed before its end
+        stats.files += 1
     try:
         if fmt == "parquet":
             yield from _parquet_documents(path, text_field, stats)
@@ -230,9 +232,6 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
     except (OSError, EOFError, ValueError) as e:  # corrupt archive, unreadable file
         stats.skipped_files += 1
         stats.problem(f"{task.path}: unreadable ({type(e).__name__}: {e}); rest of file skipped")
-        return
-    if task.start == 0:
-        stats.files += 1
 
 
 def _json_document(line: bytes, path: str, label: str, text_field: str, stats: CorpusStats,

@@ -45,6 +45,7 @@ def test_ptb_counts_equal_exact_set_computation(ptb):
     found = int(query(open_filter(out), test_text).sum())
     # a .txt file is one document: its n-grams run across lines, as computed above
     assert summary["ngrams"] == len(train) - 7
+    assert summary["files"] == 1 and summary["documents"] == 1  # read as 4 byte ranges
     assert abs(summary["estimated_distinct"] - len(train_set)) < 0.01 * len(train_set)
     assert exact <= found <= exact + 2  # false positives at 1e-8 over 83k queries: ~0
     assert summary["bits_per_element"] <= 38.6

@@ -1,0 +1,1 @@
+"""Scale-out: sharded filters, out-of-core and Dask builds, capacity planning (README.md)."""

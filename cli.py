@@ -132,10 +132,11 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", required=True, help="filter file (from build-filter)")
     p.add_argument("--split", default="test", help="benchmark split (default test)")
     p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
-    p.add_argument("--n", type=int, default=8, help="n-gram length; must match the filter")
-    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
-                   help="n-gram unit; must match the filter (default words)")
+    p.add_argument("--n", type=int, help="n-gram length (default: the filter's; must match it)")
+    p.add_argument("--unit", choices=("words", "gpt2"),
+                   help="n-gram unit (default: the filter's; must match it)")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    p.add_argument("--scheduler", help="Dask scheduler address, or local:N, to spread examples")
     p.add_argument("--buckets", default="0,15",
                    help="overlap %% bucket edges (default 0,15: 0, (0,15], >15)")
     p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
@@ -149,7 +150,14 @@ def run_overlap(args: argparse.Namespace) -> None:
     opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
                                         unit=args.unit, gpt2_vocab=args.gpt2_vocab,
                                         edges=parse_edges(args.buckets))
-    bench_overlap.run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
+    benches = _bench_list(args.bench)
+    if args.scheduler is None:
+        bench_overlap.run_overlap(benches, args.filter, args.out, opts)
+        return
+    from scale.dask_overlap import distributed_measure
+
+    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab) as measure:
+        bench_overlap.run_overlap(benches, args.filter, args.out, opts, measure)
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ of all of them is rendered into the output directory at the end.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,24 +33,29 @@ class OverlapOptions:
     split: str = "test"
     bench_path: str | None = None
     gpt2_vocab: str | None = None
-    n: int = 8
-    unit: str = "words"
+    n: int | None = None  # None: the filter's
+    unit: str | None = None  # None: the filter's
     edges: tuple[float, ...] = DEFAULT_EDGES
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
-                opts: OverlapOptions) -> list[dict]:
-    """Measure each benchmark's split against the filter; returns the summaries written."""
+                opts: OverlapOptions, measure: Callable = measure_texts) -> list[dict]:
+    """Measure each benchmark's split against the filter; returns the summaries written.
+
+    ``measure`` has ``measure_texts``'s signature; ``scale.dask_overlap`` passes one that runs
+    on a Dask cluster.
+    """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
     bloom = open_filter(filter_path)
+    opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
     out = Path(out)
     summaries = []
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path)
-        results = measure_texts([e.id for e in examples], [e.text for e in examples], bloom,
-                                coder, desc=name)
+        results = measure([e.id for e in examples], [e.text for e in examples], bloom, coder,
+                          desc=name)
         summary = {
             "bench": name,
             "split": canonical_split(opts.split),

@@ -455,7 +455,8 @@ def run_experiment(args: argparse.Namespace) -> None:
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole study on built-in data, offline")
-    p.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
+    p.add_argument("--out", help="output directory (default out/demo, with --quick "
+                   "out/demo-quick)")
     p.add_argument("--quick", action="store_true",
                    help="a reduced run in seconds (fewer passages, a smaller model)")
     p.set_defaults(func=run_demo)
@@ -465,7 +466,8 @@ def run_demo(args: argparse.Namespace) -> None:
     from demo import DemoOptions, run, summary_text
 
     opts = DemoOptions.quick() if args.quick else DemoOptions()
-    print(summary_text(run(args.out, opts), args.out))
+    out = args.out or ("out/demo-quick" if args.quick else "out/demo")
+    print(summary_text(run(out, opts), out))
 
 
 # ------------------------------------------------------------------------------------ main

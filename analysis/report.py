@@ -1,0 +1,146 @@
+"""The analysis as a human reads it: one list of blocks rendered to Markdown and to HTML.
+
+Blocks are ("h", level, text), ("p", text), ("table", header, rows), ("img", file, alt), so
+the two formats always say the same thing.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from common.atomic import write_text
+
+Block = tuple
+
+
+def fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def with_ci(e: dict) -> str:
+    if e["value"] is None:
+        return "–"
+    if e["low"] is None:
+        return fmt(e["value"])
+    return f"{fmt(e['value'])} [{fmt(e['low'])}, {fmt(e['high'])}]"
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.3g} %"
+
+
+def analysis_blocks(s: dict) -> list[Block]:
+    ex, st, fit = s["examples"], s["settings"], s["regression"]
+    level = f"{100 * st['level']:g} %"
+    blocks: list[Block] = [
+        ("h", 1, f"Overlap analysis: {s['bench']} {s['split']}"),
+        ("p", f"Model {s['model']} (tokenizer {s['tokenizer']}); evaluation run "
+              f"{s['eval_run']}; overlap run {s['overlap_run']} ({s['overlap_label']})."),
+    ]
+    if s["warnings"]:
+        blocks += [("h", 2, "Warnings"), *(("p", f"**Warning:** {w}") for w in s["warnings"])]
+    blocks += [
+        ("h", 2, "Overlap"),
+        ("table", ["examples", "clean", "dirty", "too short to test", "mean overlap",
+                   "pooled overlap", "max overlap"],
+         [[str(ex["n"]), str(ex["clean"]), f"{ex['dirty']} ({pct(ex['dirty'] / ex['n'])})",
+           str(ex["too_short"]), pct(ex["mean_overlap"]), pct(ex["pooled_overlap"]),
+           pct(ex["max_overlap"])]]),
+        ("p", "Mean overlap: the mean over tested examples of the share of their n-grams found "
+              "in the filter; pooled: found n-grams over all n-grams."),
+        ("h", 2, "Metrics: all, clean, dirty"),
+        ("p", f"Values with {level} bootstrap intervals. \"excluding overlap\" drops every "
+              f"example with any overlap (the paper's recalculation; it equals clean unless "
+              f"some examples are too short to test), \"change\" is it minus all; p is the "
+              f"two-sided permutation p-value of dirty − clean."),
+        ("table", ["metric", "all", "clean", "dirty", "excluding overlap", "change",
+                   "dirty − clean", "p"],
+         [[m["label"], *(with_ci(m[k]) for k in ("all", "clean", "dirty", "without_dirty",
+                                                 "without_dirty_minus_all",
+                                                 "dirty_minus_clean")),
+           fmt(m["dirty_minus_clean"]["p_value"])] for m in s["metrics"].values()]),
+    ]
+    for m in s["metrics"].values():
+        if m["without_dirty"]["value"] is not None:
+            blocks.append(("p", f"Excluding every example with any overlap moves {m['label']} "
+                                f"from {fmt(m['all']['value'])} to "
+                                f"{fmt(m['without_dirty']['value'])} (change "
+                                f"{with_ci(m['without_dirty_minus_all'])})."))
+    blocks.append(("h", 2, "By overlap bucket"))
+    for m in s["metrics"].values():
+        blocks.append(("table", ["bucket", "n", "mean overlap", m["label"]],
+                       [[b["bucket"], str(b["n"]),
+                         "–" if b["mean_overlap"] is None else pct(b["mean_overlap"]), with_ci(b)]
+                        for b in m["buckets"]]))
+    blocks += [("img", "buckets.png", "metric by overlap bucket"),
+               ("h", 2, "Loss against overlap")]
+    if fit.get("slope") is None:
+        blocks.append(("p", fit.get("note", "no regression")))
+    else:
+        sign = "−" if fit["slope"] < 0 else "+"
+        blocks.append(("p", f"Least squares over {fit['n']} examples: {fit['loss']} = "
+                            f"{fmt(fit['intercept'])} {sign} {fmt(abs(fit['slope']))} × overlap "
+                            f"fraction; "
+                            f"slope {level} interval [{fmt(fit['slope_low'])}, "
+                            f"{fmt(fit['slope_high'])}], standard error {fmt(fit['slope_se'])}, "
+                            f"permutation p = {fmt(fit['p_value'])}, R² = {fmt(fit['r2'])}."))
+    blocks += [
+        ("img", "loss_vs_overlap.png", "loss against overlap"),
+        ("h", 2, "Method"),
+        ("p", f"An example is dirty when any of its n-grams is in the training-data filter, "
+              f"clean when none is, and too short to test when it has no n-gram. Intervals: "
+              f"percentile bootstrap, {st['bootstrap']} resamples, clean, dirty and untested "
+              f"examples resampled separately (ratio metrics resampled by example). "
+              f"p-values: {st['permutations']} random relabellings of which examples are "
+              f"dirty. Seed {st['seed']}. Buckets: {', '.join(st['buckets'])}."),
+    ]
+    return blocks
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out = []
+    for b in blocks:
+        if b[0] == "h":
+            out.append(f"{'#' * b[1]} {b[2]}")
+        elif b[0] == "p":
+            out.append(b[1])
+        elif b[0] == "img":
+            out.append(f"![{b[2]}]({b[1]})")
+        else:
+            header, rows = b[1], b[2]
+            lines = [header, ["---"] * len(header), *rows]
+            out.append("\n".join("| " + " | ".join(c.replace("|", "\\|") for c in line) + " |"
+                                 for line in lines))
+    return "\n\n".join(out) + "\n"
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    e = html.escape
+    body = []
+    for b in blocks:
+        if b[0] == "h":
+            body.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
+        elif b[0] == "p":
+            text = e(b[1])
+            if text.startswith("**Warning:**"):
+                text = "<strong>Warning:</strong>" + text[len("**Warning:**"):]
+            body.append(f"<p>{text}</p>")
+        elif b[0] == "img":
+            body.append(f'<p><img src="{e(b[1])}" alt="{e(b[2])}"></p>')
+        else:
+            head = "".join(f"<th>{e(c)}</th>" for c in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+             "table{border-collapse:collapse;margin:1em 0}"
+             "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}img{max-width:100%}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(summary: dict, out_dir: Path) -> None:
+    blocks = analysis_blocks(summary)
+    write_text(out_dir / "report.md", to_markdown(blocks))
+    write_text(out_dir / "report.html",
+               to_html(blocks, f"Overlap analysis: {summary['bench']} {summary['split']}"))

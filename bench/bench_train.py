@@ -3,12 +3,12 @@
 
 Prints tokens/s for ``configs/tiny.toml`` through ``training.trainer.train`` and for the
 simplest loop that does the same work (random windows from the token file, forward, backward,
-gradient clipping, fused AdamW), alternating the two for several rounds so that load from other
-processes hits both alike. The trainer figure counts training steps only (its own clock, which
-leaves out evaluation and checkpoints); the end-to-end figure includes setup, the step-0 and
-final evaluations and the final checkpoint.
+gradient clipping, fused AdamW). The two alternate in ABBA order for several rounds, so load
+from other processes hits both alike. The trainer figure counts training steps only (its own
+clock, which leaves out evaluation and checkpoints); the end-to-end figure includes setup, the
+step-0 and final evaluations and the final checkpoint.
 
-    python bench/bench_train.py [--steps 150] [--rounds 3] [--data out/data/webtext-bpe2048]
+    python bench/bench_train.py [--steps 150] [--rounds 4] [--threads N] [--data DIR]
 """
 
 from __future__ import annotations
@@ -53,10 +53,18 @@ def plain_loop(cfg, vocab_size: int, tokens: np.ndarray, steps: int) -> float:
     return steps * B * T / (time.perf_counter() - start)
 
 
+def trainer_run(cfg) -> tuple[float, float]:
+    """(tokens/s over training steps, tokens/s end to end)."""
+    t0 = time.perf_counter()
+    result = train(cfg)
+    wall = time.perf_counter() - t0
+    return result.tokens_per_s, result.step * cfg.batch_size * cfg.block_size / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads for both (default: the trainer's choice)")
     parser.add_argument("--data", default=str(REPO_ROOT / "out/data/webtext-bpe2048"))
@@ -74,17 +82,18 @@ def main() -> None:
                 "eval_interval": args.steps, "log_interval": args.steps,
                 "checkpoint_interval": args.steps, "threads": args.threads})
             torch.set_num_threads(cpu_threads(cfg.threads, 1))  # as the trainer will
-            plain.append(plain_loop(cfg, prepared.vocab_size, prepared.train, args.steps))
-            t0 = time.perf_counter()
-            result = train(cfg)
-            trainer_e2e.append(args.steps * cfg.batch_size * cfg.block_size
-                               / (time.perf_counter() - t0))
-            trainer.append(result.tokens_per_s)
+            for which in ("plain", "trainer") if r % 2 == 0 else ("trainer", "plain"):
+                if which == "plain":
+                    plain.append(plain_loop(cfg, prepared.vocab_size, prepared.train, args.steps))
+                else:
+                    steps_tps, e2e_tps = trainer_run(cfg)
+                    trainer.append(steps_tps)
+                    trainer_e2e.append(e2e_tps)
             print(f"round {r}: plain {plain[-1]:,.0f}  trainer {trainer[-1]:,.0f}  "
                   f"trainer end-to-end {trainer_e2e[-1]:,.0f} tokens/s", flush=True)
     p, t, e = (statistics.median(v) for v in (plain, trainer, trainer_e2e))
     print(f"tiny config, {args.steps} steps x {cfg.batch_size} x {cfg.block_size} tokens, "
-          f"{torch.get_num_threads()} threads, median of {args.rounds} rounds:")
+          f"{torch.get_num_threads()} thread(s), median of {args.rounds} rounds:")
     print(f"  plain loop          {p:10,.0f} tokens/s")
     print(f"  trainer (steps)     {t:10,.0f} tokens/s   overhead {100 * (1 - t / p):+.1f} %")
     print(f"  trainer end-to-end  {e:10,.0f} tokens/s   overhead {100 * (1 - e / p):+.1f} %")

@@ -200,7 +200,7 @@ def _validate(cfg: TrainConfig, where: str) -> None:
     for key in ("warmup_steps", "stop_after", "threads", "weight_decay", "grad_clip", "min_lr"):
         if getattr(cfg, key) < 0:
             raise UserError(f"{where}: {key} must not be negative, got {getattr(cfg, key)}")
-    if not 0 < cfg.lr or cfg.min_lr > cfg.lr:
+    if cfg.lr <= 0 or cfg.min_lr > cfg.lr:
         raise UserError(f"{where}: need 0 <= min_lr <= lr and lr > 0, got lr={cfg.lr} "
                         f"min_lr={cfg.min_lr}")
     if not 0 <= cfg.dropout < 1:

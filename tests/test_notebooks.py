@@ -1,0 +1,97 @@
+"""The notebooks run top to bottom (nbclient, a python3 kernel) on small data, and are stored
+without outputs. Each gets its parameters cell followed by a cell of small-size overrides."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from common.paths import REPO_ROOT
+from tests.experiments.conftest import tiny_config, write_builtin_data
+
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+KERNEL = "python3"
+
+
+@pytest.fixture(scope="session")
+def kernel() -> str:
+    """The python3 kernel, its spec installed for this interpreter if Jupyter lacks one."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL not in KernelSpecManager().find_kernel_specs():
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--user", "--name",
+                        KERNEL], check=True, capture_output=True)
+    return KERNEL
+
+
+def execute(name: str, overrides: str, kernel: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(REPO_ROOT / "notebooks" / name, as_version=4)
+    [at] = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(overrides))
+    NotebookClient(nb, timeout=300, kernel_name=kernel,
+                   resources={"metadata": {"path": str(REPO_ROOT)}}).execute()
+    return nb
+
+
+def text_output(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(o.get("text", "") or json.dumps(o.get("data", {}).get("text/plain", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_there_are_the_three_notebooks_and_they_are_stored_clean():
+    assert {p.name for p in NOTEBOOKS} >= {"overlap_tour.ipynb",
+                                           "memorization_vs_generalization.ipynb",
+                                           "lambada_winograd_overlap.ipynb"}
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: needs one cell tagged 'parameters'"
+
+
+def test_overlap_tour(shared_data, kernel, tmp_path):
+    nb = execute("overlap_tour.ipynb", f"PROBES = 20_000\nOUT = Path({str(tmp_path)!r})", kernel)
+    out = text_output(nb)
+    assert "PTB" in out and "measured 2.67 %" in out  # Table 6's own-train PTB figure
+    assert (tmp_path / "table6.json").is_file()
+    assert (tmp_path / "lambada" / "summary.json").is_file()
+
+
+def test_memorization_vs_generalization(kernel, tmp_path):
+    data = write_builtin_data(tmp_path)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny_config(data)))
+    nb = execute("memorization_vs_generalization.ipynb",
+                 f"CONFIG = Path({str(config)!r})\nOUT = Path({str(tmp_path / 'out')!r})",
+                 kernel)
+    out = text_output(nb)
+    assert "all injected" in out and "(100.0 %)" in out
+    assert "Min-K% AUC recomputed" in out and (tmp_path / "out" / "results.json").is_file()
+
+
+def test_lambada_winograd_overlap(shared_data, kernel, tmp_path):
+    nb = execute("lambada_winograd_overlap.ipynb",
+                 f"OUT = Path({str(tmp_path)!r})\nSTEPS = 10\nLIMIT = 150\nN_BOOT = 100\n"
+                 "MODEL = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}", kernel)
+    out = text_output(nb)
+    assert "winograd" in out and "lambada" in out and "dirty - clean" in out
+    for bench in ("lambada", "winograd"):
+        assert (tmp_path / "analysis" / bench / "report.md").is_file()
+
+
+def test_notebooks_use_the_library():
+    """They import the toolkit's packages rather than carry copies of its code."""
+    for path in NOTEBOOKS:
+        source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                           if c.cell_type == "code")
+        assert any(f"from {pkg}" in source for pkg in ("overlap", "experiments", "analysis")), \
+            Path(path).name

@@ -21,5 +21,5 @@ def setup_logging(verbose: bool = False) -> None:
 
 def progress(**kwargs: Any) -> tqdm:
     """A tqdm bar on stderr, hidden when CONTAM_PROGRESS=0 (tests, CI logs)."""
-    disable = os.environ.get("CONTAM_PROGRESS", "1") == "0" or kwargs.pop("disable", False)
+    disable = kwargs.pop("disable", False) or os.environ.get("CONTAM_PROGRESS", "1") == "0"
     return tqdm(file=sys.stderr, dynamic_ncols=True, disable=disable, **kwargs)

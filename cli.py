@@ -137,6 +137,8 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
                    help="n-gram unit (default: the filter's; must match it)")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
     p.add_argument("--scheduler", help="Dask scheduler address, or local:N, to spread examples")
+    p.add_argument("--connect-timeout", type=float, default=10.0,
+                   help="seconds to wait for the scheduler and a first worker (default 10)")
     p.add_argument("--buckets", default="0,15",
                    help="overlap %% bucket edges (default 0,15: 0, (0,15], >15)")
     p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
@@ -156,7 +158,8 @@ def run_overlap(args: argparse.Namespace) -> None:
         return
     from scale.dask_overlap import distributed_measure
 
-    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab) as measure:
+    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab,
+                             args.connect_timeout) as measure:
         bench_overlap.run_overlap(benches, args.filter, args.out, opts, measure)
 
 

@@ -36,11 +36,11 @@ def _measure_chunk(job: tuple) -> list[ExampleOverlap]:
 
 
 @contextlib.contextmanager
-def distributed_measure(scheduler: str, filter_path: str | Path,
-                        gpt2_vocab: str | None) -> Iterator[Callable]:
+def distributed_measure(scheduler: str, filter_path: str | Path, gpt2_vocab: str | None,
+                        timeout: float = 10.0) -> Iterator[Callable]:
     """A drop-in for ``measure_texts`` that runs on the cluster at ``scheduler``."""
     path = str(Path(filter_path).resolve())
-    with open_executor(scheduler, 0) as executor:
+    with open_executor(scheduler, 0, timeout) as executor:
 
         def measure(ids: Sequence[str], texts: Sequence[str], bloom, coder,
                     desc: str = "examples") -> list[ExampleOverlap]:

@@ -26,6 +26,7 @@ def test_unreachable_scheduler_is_a_one_line_error(shared_data, tmp_path, capsys
     bloom = tmp_path / "p.bloom"
     build_filter(shared_data / "ptb" / "ptb.valid.txt", bloom, BuildOptions(workers=1))
     code = main(["overlap", "--bench", "winograd", "--filter", str(bloom), "--out",
-                 str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
+                 str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9",
+                 "--connect-timeout", "2"])
     assert code == 2
     assert "cannot reach a Dask scheduler" in capsys.readouterr().err

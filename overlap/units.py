@@ -16,6 +16,7 @@ are broken across lines (LAMBADA passages, WikiText paragraphs) still match.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -81,5 +82,11 @@ def make_coder(unit: str, gpt2_vocab: str | Path | None = None) -> WordCoder | G
     if unit == "words":
         return WordCoder()
     if unit == "gpt2":
-        return GPT2Coder(gpt2_vocab)
+        return _gpt2_coder(None if gpt2_vocab is None else str(gpt2_vocab))
     raise UserError(f"unknown n-gram unit {unit!r} (known: {', '.join(UNITS)})")
+
+
+@functools.lru_cache(maxsize=4)
+def _gpt2_coder(vocab_dir: str | None) -> GPT2Coder:
+    """Loading the BPE takes ~0.2 s; coders are stateless, so one per vocabulary is kept."""
+    return GPT2Coder(vocab_dir)

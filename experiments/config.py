@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UserError
+from common.files import read_settings
 from common.paths import shared_data_dir
 from training.config import RUN_CONTROL_KEYS, TrainConfig
 
@@ -132,30 +133,10 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None
                     ) -> ExperimentConfig:
     """Read, check and return the config; ``overrides`` replace top-level keys (tests, CLI)."""
     path = Path(path)
-    values = {**_read(path), **(overrides or {})}
+    values = {**read_settings(path, "experiment config"), **(overrides or {})}
     cfg = _build(ExperimentConfig, values, str(path))
     _validate(cfg, str(path))
     return cfg
-
-
-def _read(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{path}: experiment config not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix == ".json":
-            values = json.loads(text)
-        elif path.suffix == ".toml":
-            import tomllib
-
-            values = tomllib.loads(text)
-        else:
-            raise UserError(f"{path}: experiment config must be a .json or .toml file")
-    except (json.JSONDecodeError, ValueError) as e:
-        raise UserError(f"{path}: invalid {path.suffix[1:].upper()} ({e})") from None
-    if not isinstance(values, dict):
-        raise UserError(f"{path}: expected a table of settings")
-    return values
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

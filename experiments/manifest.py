@@ -7,7 +7,6 @@ A directory belongs to one config: resuming it with a config whose results would
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
@@ -17,19 +16,12 @@ from pathlib import Path
 
 from common.atomic import write_json
 from common.errors import UserError
+from common.files import file_sha256
 from experiments.config import ExperimentConfig
 
 MANIFEST = "manifest.json"
 FORMAT = "contamkit-experiment"
 VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tree_checksums(path: Path, root: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from common.atomic import atomic_open, write_json
 from common.errors import UserError
+from common.files import file_sha256
 from common.progress import log
 from model.gpt2 import GPT, GPTConfig
 
@@ -68,7 +69,7 @@ def load_checkpoint(directory: str | Path, device: str = "cpu") -> tuple[GPT, di
         raise UserError(f"{directory / CONFIG}: not a {FORMAT} v{FORMAT_VERSION} checkpoint")
     config = _config_from(meta.get("config"), directory / CONFIG)
     weights = directory / WEIGHTS
-    if _sha256(weights) != meta.get("weights_sha256"):
+    if file_sha256(weights) != meta.get("weights_sha256"):
         raise UserError(f"{weights}: checksum differs from {CONFIG} (incomplete or altered)")
     header = _load_safetensors(weights, "cpu", header_only=True)
     if header.get("format") != FORMAT or header.get("config") != json.dumps(asdict(config)):
@@ -127,14 +128,6 @@ def _config_from(values: Any, path: Path) -> GPTConfig:
     if not isinstance(values, dict) or set(values) != names:
         raise UserError(f"{path}: 'config' must hold exactly the fields {', '.join(sorted(names))}")
     return GPTConfig(**values)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _load_safetensors(path: Path, device: str, header_only: bool = False) -> dict:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import sys
 import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from common.errors import UserError
+from common.files import read_settings
 
 BASE_KEY = "base"
 
@@ -132,35 +132,11 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{path}: config file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix == ".toml":
-            values = _toml_loads(text, path)
-        elif path.suffix == ".json":
-            values = json.loads(text)
-        else:
-            raise UserError(f"{path}: config must be a .toml or .json file")
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: invalid JSON ({e})") from None
-    if not isinstance(values, dict):
-        raise UserError(f"{path}: config must be a table of key = value")
+    values = read_settings(path)
     nested = [k for k, v in values.items() if isinstance(v, dict)]
     if nested:
         raise UserError(f"{path}: config keys are flat; '{nested[0]}' is a table")
     return values
-
-
-def _toml_loads(text: str, path: Path) -> dict[str, Any]:
-    if sys.version_info < (3, 11):
-        raise UserError(f"{path}: reading TOML needs Python 3.11+; use a .json config")
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: invalid TOML ({e})") from None
 
 
 def _check_key(key: str, where: str) -> None:

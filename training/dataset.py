@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import UserError
+from common.files import read_versioned_json
 from model.tokenizer import Tokenizer, load_tokenizer
 from training.prepare import BPE_PREFIX, FORMAT, MANIFEST, SPLITS, VERSION
 from training.tokenfile import open_tokens
@@ -43,17 +43,10 @@ class PreparedData:
 def open_prepared(data_dir: str | Path, verify: bool = True) -> PreparedData:
     """Read ``manifest.json`` and map both splits; any disagreement between them is an error."""
     directory = Path(data_dir)
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise UserError(f"{directory}: no {MANIFEST} (not a prepared data directory; "
-                        f"run `cli.py prepare CORPUS -o {directory}`)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
-            or manifest.get("version") != VERSION:
-        raise UserError(f"{path}: not a {FORMAT} v{VERSION} manifest")
+    manifest = read_versioned_json(
+        directory / MANIFEST, FORMAT, VERSION,
+        f"{directory}: no {MANIFEST} (not a prepared data directory; "
+        f"run `cli.py prepare CORPUS -o {directory}`)")
     arrays = {}
     for split in SPLITS:
         meta = manifest["splits"][split]

@@ -21,6 +21,7 @@ import numpy as np
 
 from common.atomic import write_json
 from common.errors import UserError
+from common.files import file_sha256
 from common.progress import log, progress
 from model.tokenizer import Tokenizer, load_tokenizer
 from overlap.corpus import CorpusStats, Document, corpus_files, iter_documents
@@ -169,12 +170,8 @@ def _tokenize(docs: Iterator[Document], tokenizer: Tokenizer, is_val, sources: d
 
 def _file_table(files: list[Path], root: Path, workers: int) -> list[dict]:
     def describe(p: Path) -> dict:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 24):
-                h.update(chunk)
         return {"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size,
-                "sha256": h.hexdigest()}
+                "sha256": file_sha256(p)}
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(describe, files))

@@ -11,7 +11,6 @@ it. Randomness needs no saved state: data order and dropout seeds are functions 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from common.atomic import atomic_open, write_json, write_text
 from common.errors import UserError
+from common.files import read_versioned_json
 from model.checkpoint import load_checkpoint, save_checkpoint
 from model.gpt2 import GPT
 from training.config import TrainConfig, differing_keys, from_dict
@@ -82,17 +82,8 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
 
 
 def read_state(directory: Path) -> dict:
-    path = directory / STATE
-    if not path.is_file():
-        raise UserError(f"{directory}: not a training checkpoint (no {STATE})")
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT \
-            or state.get("version") != VERSION:
-        raise UserError(f"{path}: not a {FORMAT} v{VERSION} file")
-    return state
+    return read_versioned_json(directory / STATE, FORMAT, VERSION,
+                               f"{directory}: not a training checkpoint (no {STATE})")
 
 
 def restore_state(directory: Path, model: GPT, optimizer: torch.optim.Optimizer,

@@ -15,12 +15,12 @@ import numpy as np
 
 from common.atomic import atomic_open
 from common.errors import UserError
+from common.files import file_sha256
 
 MAGIC = b"CTKTOKS\x00"
 VERSION = 1
 HEADER = struct.Struct("<8sIIQQ32s")  # magic, version, itemsize, count, vocab_size, sha256
 HEADER_BYTES = 64
-_HASH_CHUNK = 1 << 24
 
 
 def dtype_for(vocab_size: int) -> np.dtype:
@@ -92,12 +92,7 @@ def read_header(path: str | Path) -> dict:
 
 
 def payload_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        f.seek(HEADER_BYTES)
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path, offset=HEADER_BYTES)
 
 
 def open_tokens(path: str | Path, expected_sha256: str | None = None,

@@ -126,7 +126,7 @@ def test_cli(finished, capsys, tmp_path):
     printed = capsys.readouterr().out
     assert "recall 100.0 %" in printed and str(out / "report.md") in printed
     assert main(["experiment", "--config", str(tmp_path / "missing.json")]) == 2
-    assert "missing.json: experiment config not found" in capsys.readouterr().err
+    assert "missing.json: experiment config file not found" in capsys.readouterr().err
 
 
 def test_shipped_lambada_config_in_reduced_form(shared_data, tmp_path):

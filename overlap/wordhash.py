@@ -19,8 +19,10 @@ SPACE = 32
 
 def word_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(starts, ends) byte offsets of the space-separated words of ``buf``."""
-    edges = np.diff(np.concatenate(([0], (buf != SPACE).view(np.int8), [0])))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    inside = np.zeros(len(buf) + 2, dtype=bool)
+    np.not_equal(buf, SPACE, out=inside[1:-1])
+    before, after = inside[:-1], inside[1:]
+    return np.flatnonzero(after & ~before), np.flatnonzero(before & ~after)
 
 
 def _loader(buf: np.ndarray):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.atomic import atomic_open
+from common.atomic import write_figure
 
 
 def pyplot():
@@ -20,9 +20,7 @@ def pyplot():
 
 def save_png(fig, path: Path) -> None:
     fig.tight_layout()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=110)
-    pyplot().close(fig)
+    write_figure(fig, path)
 
 
 def plot_buckets(metrics: dict[str, dict], title: str, overlap_label: str, path: Path) -> None:

@@ -3,21 +3,16 @@ extraction by copies. matplotlib's object API (no display), written atomically."
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from common.atomic import atomic_open
+from common.atomic import write_figure
 
 
 def _save(fig: Figure, path: Path) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    with atomic_open(path, "wb") as f:
-        f.write(buf.getvalue())
-    return path.name
+    return write_figure(fig, path).name
 
 
 def _errors(rows: list[dict]) -> np.ndarray:

@@ -6,25 +6,20 @@ written atomically.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from common.atomic import atomic_open
+from common.atomic import write_figure
 
 _SIZE = (6.4, 4.0)
 _DPI = 100
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
-    with atomic_open(path, "wb") as f:
-        f.write(buf.getvalue())
-    return path
+    return write_figure(fig, path, _DPI)
 
 
 def histogram(pcts: np.ndarray, title: str, path: Path) -> Path:

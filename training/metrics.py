@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from common.atomic import atomic_open, write_jsonl
+from common.atomic import write_figure, write_jsonl
 from model.gpt2 import GPTConfig
 
 # Dense bf16 peaks (PAPER.md's MFU anchors; H200 has H100's compute).
@@ -82,6 +82,4 @@ def plot_losses(metrics_path: Path, png_path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    with atomic_open(png_path, "wb") as f:
-        fig.savefig(f, format="png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, png_path, dpi=120)

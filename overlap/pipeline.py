@@ -81,7 +81,9 @@ class HashRun:
                 if isinstance(item, Hashes):
                     self.words += item.words
                     self.ngrams += len(item.h1)
-                    bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams, refresh=False)
+                    rate = self.ngrams / max(bar.format_dict["elapsed"], 1e-9)
+                    bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams,
+                                    ngrams_per_s=f"{rate:,.0f}", refresh=False)
                     yield item
                 else:  # a finished task
                     bar.update(task_bytes(item))

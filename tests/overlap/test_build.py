@@ -123,3 +123,19 @@ def test_too_small_capacity_fails_loudly(tmp_path, shared_data):
     with pytest.raises(UserError, match="too small"):
         build_filter(corpus, tmp_path / "x.bloom", BuildOptions(capacity=1000, workers=1))
     assert not (tmp_path / "x.bloom").exists()
+
+
+def test_ngrams_stop_at_documents_but_cross_lines(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "alpha beta\\ngamma delta"}\n{"text": "epsilon zeta eta theta"}\n')
+    out = tmp_path / "b.bloom"
+    build_filter(corpus, out, BuildOptions(n=4, workers=1))
+    bloom = open_filter(out)
+    coder = make_coder("words")
+
+    def found(text):
+        return bool(bloom.contains(*ngram_hashes(coder.codes(words(text)), 4, 0)).all())
+
+    assert found("alpha beta gamma delta")  # across a line break inside a document
+    assert found("epsilon zeta eta theta")
+    assert not found("gamma delta epsilon zeta")  # across two documents: never an n-gram

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import os
 import sys
 import time
@@ -31,6 +31,7 @@ from model.generate import generate  # noqa: E402
 from model.gpt2 import GPT, GPTConfig  # noqa: E402
 from model.scoring import token_logprobs  # noqa: E402
 from model.tokenizer import load_gpt2  # noqa: E402
+from overlap.corpus import iter_documents  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:
@@ -98,20 +99,13 @@ def hf_gpt2_bpe(vocab_dir: Path) -> Tokenizer:
 
 
 def real_texts(limit_mb: float) -> list[str]:
-    """WebText documents, then WikiText-2 raw lines, up to ``limit_mb`` of UTF-8."""
+    """WebText documents (the sample's cut-off last line skipped), then WikiText-2 raw lines,
+    up to ``limit_mb`` of UTF-8."""
     data = shared_data_dir()
-    texts, size = [], 0
-    with open(data / "webtext" / "webtext.train.jsonl", encoding="utf-8") as f:
-        for line in f:
-            try:
-                texts.append(json.loads(line)["text"])
-            except json.JSONDecodeError:  # the sample's last line is cut off
-                continue
-            size += len(texts[-1].encode())
+    webtext = (d.text for d in iter_documents(data / "webtext" / "webtext.train.jsonl"))
     wiki = (data / "wikitext-2-raw" / "wiki.test.raw").read_text(encoding="utf-8")
-    texts += wiki.splitlines(keepends=True)
     out, size = [], 0
-    for t in texts:
+    for t in itertools.chain(webtext, wiki.splitlines(keepends=True)):
         if size >= limit_mb * 1e6:
             break
         out.append(t)

@@ -10,7 +10,7 @@ is for each benchmark, and its fields: benchmarks/README.md.
 """
 
 from benchmarks.example import Example
-from benchmarks.load import fetch_benchmark, iter_benchmark, load_benchmark, open_benchmark
+from benchmarks.load import fetch_benchmark, load_benchmark, open_benchmark
 from benchmarks.registry import benchmark_names, get_benchmark
 from benchmarks.spec import Benchmark
 
@@ -20,7 +20,6 @@ __all__ = [
     "benchmark_names",
     "fetch_benchmark",
     "get_benchmark",
-    "iter_benchmark",
     "load_benchmark",
     "open_benchmark",
 ]

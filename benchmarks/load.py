@@ -30,6 +30,7 @@ class Source:
         return split_label(self.benchmark, self.split, self.variant)
 
     def examples(self) -> Iterator[Example]:
+        """Examples one at a time, for splits too large for a list (1BW train)."""
         prefix = f"{self.benchmark.name}/{self.split}/"
         for key, text, fields in self.variant.read(self.paths, self.split):
             yield Example(prefix + key, text, fields)
@@ -57,17 +58,6 @@ def open_benchmark(
     split, files = bench.files(spec, split)
     paths = resolve(bench.name, split_label(bench, split, spec), files, path, download)
     return Source(bench, spec, split, paths)
-
-
-def iter_benchmark(
-    name: str,
-    split: str | None = None,
-    path: PathLike | None = None,
-    variant: str | None = None,
-    download: bool = False,
-) -> Iterator[Example]:
-    """Examples one at a time, for splits too large for a list (1BW train)."""
-    yield from open_benchmark(name, split, path, variant, download).examples()
 
 
 def load_benchmark(

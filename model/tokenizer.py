@@ -7,7 +7,6 @@ means the same thing in a filter and in a model.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +16,7 @@ from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 
 from common.atomic import write_json, write_text
 from common.errors import UserError
+from common.files import file_sha256, read_versioned_json
 from common.paths import gpt2_vocab_dir
 
 # GPT-2's pre-tokenization pattern (PAPER.md), as tiktoken writes it.
@@ -65,7 +65,7 @@ GPT2_SHA256 = {
 
 def _identity(paths: list[Path]) -> str:
     """"gpt2" for OpenAI's files; any other vocabulary is named by a digest of its files."""
-    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    digests = {p.name: file_sha256(p) for p in paths}
     if digests == GPT2_SHA256:
         return "gpt2"
     combined = hashlib.sha256("".join(digests[n] for n in GPT2_FILES).encode()).hexdigest()
@@ -122,8 +122,8 @@ class TrainedBPE:
         self.json = tok.to_str()
         self.vocab_size = tok.get_vocab_size(with_added_tokens=True)
         self.eot_id = tok.token_to_id(EOT)
-        digest = hashlib.sha256(self.json.encode()).hexdigest()
-        self.name = f"bpe{self.vocab_size}:{digest[:16]}"
+        self.sha256 = hashlib.sha256(self.json.encode()).hexdigest()
+        self.name = f"bpe{self.vocab_size}:{self.sha256[:16]}"
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids
@@ -141,7 +141,7 @@ class TrainedBPE:
         write_json(directory / TRAINED_FILES[1], {
             "format": TRAINED_FORMAT, "version": TRAINED_VERSION, "name": self.name,
             "vocab_size": self.vocab_size, "eot_id": self.eot_id,
-            "sha256": hashlib.sha256(self.json.encode()).hexdigest(),
+            "sha256": self.sha256,
         })
 
 
@@ -152,12 +152,8 @@ def load_trained(directory: str | Path) -> TrainedBPE:
     if missing:
         raise UserError(f"{directory}: tokenizer directory lacks {', '.join(missing)}")
     meta_path = directory / TRAINED_FILES[1]
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{meta_path}: not valid JSON ({e})") from None
-    if meta.get("format") != TRAINED_FORMAT or meta.get("version") != TRAINED_VERSION:
-        raise UserError(f"{meta_path}: not a {TRAINED_FORMAT} v{TRAINED_VERSION} manifest")
+    meta = read_versioned_json(meta_path, TRAINED_FORMAT, TRAINED_VERSION,
+                               f"{directory}: tokenizer directory lacks {meta_path.name}")
     text = (directory / TRAINED_FILES[0]).read_text(encoding="utf-8")
     if hashlib.sha256(text.encode()).hexdigest() != meta.get("sha256"):
         raise UserError(f"{directory / TRAINED_FILES[0]}: checksum differs from {meta_path.name}")

@@ -24,6 +24,7 @@ from common.progress import log
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.corpus import CorpusStats, corpus_files, plan_tasks
 from overlap.hll import STD_ERROR, HyperLogLog
+from overlap.ngrams import count_distinct
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.pipeline import HashRun, HashSpec
 from overlap.units import make_coder
@@ -69,14 +70,16 @@ def _count_pass(run: HashRun) -> tuple[int, list | None]:
         hll.add(h.h1, h.h2)
         if kept is not None:
             size += h.h1.nbytes + h.h2.nbytes
-            kept = kept + [h] if size <= KEEP_BYTES else None
+            if size <= KEEP_BYTES:
+                kept.append(h)
+            else:
+                kept = None
     if kept is None:
         return math.ceil(hll.estimate() * (1 + 6 * STD_ERROR)) + 1, None
     pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
     pairs[:, 0] = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
     pairs[:, 1] = np.concatenate([h.h2 for h in kept] or [np.empty(0, np.uint64)])
-    distinct = len(np.unique(pairs.view(np.dtype((np.void, 16)))))
-    return math.ceil(distinct * EXACT_MARGIN) + 1, kept
+    return math.ceil(count_distinct(pairs) * EXACT_MARGIN) + 1, kept
 
 
 def _fill(bloom: BloomFilter, hashes) -> None:

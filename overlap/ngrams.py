@@ -62,6 +62,28 @@ def segment_hashes(segments: list[np.ndarray], n: int,
     return h1, h2, counts
 
 
+def unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """The distinct rows of a (count, 2) uint64 array of (h1, h2) n-gram hashes."""
+    rows = np.ascontiguousarray(pairs, dtype=np.uint64).view(np.dtype((np.void, 16)))
+    return np.unique(rows).view(np.uint64).reshape(-1, 2)
+
+
+def count_distinct(pairs: np.ndarray) -> int:
+    """Exact number of distinct (h1, h2) rows, fast: sort h1 alone (a SIMD sort), and only the
+    rare rows whose h1 repeats (the same n-gram, or a 64-bit collision) again by both halves."""
+    if len(pairs) == 0:
+        return 0
+    h1 = np.sort(pairs[:, 0])
+    repeated = np.zeros(len(h1), dtype=bool)
+    same = h1[1:] == h1[:-1]
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    if not repeated.any():
+        return len(h1)
+    suspects = pairs[np.isin(pairs[:, 0], h1[repeated])]
+    return int(len(h1) - repeated.sum() + len(unique_pairs(suspects)))
+
+
 class NgramStream:
     """Hashes of the n-grams of a stream of documents, handed out in batches."""
 

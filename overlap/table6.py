@@ -36,7 +36,7 @@ from common.progress import log, progress
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.corpus import Document
 from overlap.filters import check_compatible, open_filter
-from overlap.ngrams import NgramStream
+from overlap.ngrams import NgramStream, count_distinct, unique_pairs
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.units import make_coder
 
@@ -111,15 +111,9 @@ def split_hashes(texts: list[str], conv: Convention, coder, seed: int = SEED) ->
     return np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint64)
 
 
-def distinct(pairs: np.ndarray) -> np.ndarray:
-    """The distinct rows of a (count, 2) uint64 hash array."""
-    return np.unique(np.ascontiguousarray(pairs).view(np.dtype((np.void, 16)))).view(
-        np.uint64).reshape(-1, 2)
-
-
 def own_filter(train: np.ndarray, conv: Convention, tokenizer: str) -> BloomFilter:
     """The Bloom filter of a train split, sized for its exact distinct count at FPR 1e-8."""
-    params = FilterParams.sized(len(distinct(train)), FPR, n=conv.n, unit=conv.unit,
+    params = FilterParams.sized(count_distinct(train), FPR, n=conv.n, unit=conv.unit,
                                 normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=SEED)
     bloom = BloomFilter(params)
     bloom.add(train[:, 0], train[:, 1])
@@ -129,7 +123,7 @@ def own_filter(train: np.ndarray, conv: Convention, tokenizer: str) -> BloomFilt
 def overlap_figures(bloom: BloomFilter, test: np.ndarray) -> dict:
     """Found test n-grams, as positions and as distinct n-grams."""
     hit = bloom.contains(test[:, 0], test[:, 1])
-    uniq = distinct(test)
+    uniq = unique_pairs(test)
     uniq_hit = bloom.contains(uniq[:, 0], uniq[:, 1])
     return {
         "test_ngrams": len(test),

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from common.atomic import write_json
 from common.errors import UserError
@@ -136,12 +135,11 @@ class _Run:
         if main:
             write_json(self.out / RUN_CONFIG, asdict(cfg))
             self._describe()
-        metrics = MetricsLog(self.out / METRICS, self.start if self.start else None) \
-            if main else None
+        metrics = MetricsLog(self.out / METRICS, self.start or None) if main else None
         clock = _Clock(self.device)
         step = self.start
-        bar = progress(total=end, initial=step, desc="training", unit="step") if main \
-            else tqdm(disable=True)  # one bar, on the main process
+        bar = progress(total=end, initial=step, desc="training", unit="step",
+                       disable=not main)  # one bar, on the main process
         with bar:
             while True:
                 paused = False
@@ -233,14 +231,14 @@ class _Run:
 
     def _log_step(self, metrics: MetricsLog | None, bar, step: int, loss: torch.Tensor,
                   clock: _Clock) -> None:
-        loss = distributed.sum_over_processes(loss, self.d) / self.d.world
+        loss = distributed.sum_over_processes(loss, self.d) / self.d.world  # every process
         steps, seconds = clock.lap(step)
+        if metrics is None:
+            return
         tps = steps * self.tokens_per_step / seconds if seconds > 0 and steps else None
         mfu = None
         if tps is not None and self.peak is not None:
             mfu = self.flops_per_token * tps / (self.peak * self.d.world)
-        if metrics is None:
-            return
         row = {"kind": "train", "step": step, "loss": loss.item(), "lr": lr_at(step - 1, self.cfg),
                "tokens": step * self.tokens_per_step, "tokens_per_s": tps, "mfu": mfu}
         metrics.write(row)

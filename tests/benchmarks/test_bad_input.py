@@ -15,39 +15,45 @@ def at(path, problem: str) -> str:
     return "^" + re.escape(str(path)) + problem
 
 
-def test_malformed_json_line_names_file_and_line(tmp_path):
-    path = tmp_path / "lambada_test.jsonl"
-    path.write_text('{"text": "a passage ending in word"}\n{"text" "no colon"}\n')
-    with pytest.raises(UserError, match=at(path, r":2: malformed JSON \(Expecting ':'")):
-        load_benchmark("lambada", path=path)
+# id: (benchmark, file name, its content, what the message says after the file name)
+BAD_FILES = {
+    "malformed_json_line": (
+        "lambada", "lambada_test.jsonl",
+        b'{"text": "a passage ending in word"}\n{"text" "no colon"}\n',
+        r":2: malformed JSON \(Expecting ':'",
+    ),
+    "truncated_last_line_where_not_expected": (
+        "lambada", "lambada_test.jsonl", b'{"text": "a passage ending in word"}\n{"text": "cut off',
+        r":2: malformed JSON",
+    ),
+    "missing_field": (
+        "winograd", "winograd_wsc.jsonl", b'\n{"context_options": ["a", "b"], "gold": 0}\n',
+        r":2: missing field 'continuation'",
+    ),
+    "json_line_that_is_not_an_object": (
+        "webtext", "webtext.test.jsonl", b'{"text": "ok"}\n[1, 2]\n',
+        r":2: expected a JSON object, got list",
+    ),
+    "malformed_xml": (
+        "winograd", "WSCollection.xml",
+        b'<?xml version="1.0"?>\n<collection>\n<schema><text>\n</collection>\n',
+        r":4: malformed XML \(mismatched tag",
+    ),
+    "malformed_coqa_json": (
+        "coqa", "coqa-dev-v1.0.json", b'{"data": [\n  {"id": "x",\n  "story": }\n]}',
+        r":3: malformed JSON",
+    ),
+    "not_utf8": ("ptb", "ptb.test.txt", b" fine \n caf\xe9 \n", r":2: not UTF-8"),
+}
 
 
-def test_truncated_last_line_is_an_error_where_not_expected(tmp_path):
-    path = tmp_path / "lambada_test.jsonl"
-    path.write_text('{"text": "a passage ending in word"}\n{"text": "cut off')
-    with pytest.raises(UserError, match=at(path, r":2: malformed JSON")):
-        load_benchmark("lambada", path=path)
-
-
-def test_missing_field_names_file_and_line(tmp_path):
-    path = tmp_path / "winograd_wsc.jsonl"
-    path.write_text('\n{"context_options": ["a", "b"], "gold": 0}\n')
-    with pytest.raises(UserError, match=at(path, r":2: missing field 'continuation'")):
-        load_benchmark("winograd", path=path)
-
-
-def test_json_line_that_is_not_an_object(tmp_path):
-    path = tmp_path / "webtext.test.jsonl"
-    path.write_text('{"text": "ok"}\n[1, 2]\n')
-    with pytest.raises(UserError, match=at(path, r":2: expected a JSON object, got list")):
-        load_benchmark("webtext", path=path)
-
-
-def test_malformed_xml_names_file_and_line(tmp_path):
-    path = tmp_path / "WSCollection.xml"
-    path.write_text('<?xml version="1.0"?>\n<collection>\n<schema><text>\n</collection>\n')
-    with pytest.raises(UserError, match=at(path, r":4: malformed XML \(mismatched tag")):
-        load_benchmark("winograd", path=path)
+@pytest.mark.parametrize(("name", "file", "content", "problem"), BAD_FILES.values(),
+                         ids=BAD_FILES.keys())
+def test_bad_file_names_file_and_line(tmp_path, name, file, content, problem):
+    path = tmp_path / file
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=at(path, problem)):
+        load_benchmark(name, path=path)
 
 
 def test_short_xml_collection(tmp_path):
@@ -55,20 +61,6 @@ def test_short_xml_collection(tmp_path):
     path.write_text("<collection><schema/></collection>")
     with pytest.raises(UserError, match=r"1 <schema> entries, WSC273 needs 273"):
         load_benchmark("winograd", path=path)
-
-
-def test_malformed_coqa_json_names_line(tmp_path):
-    path = tmp_path / "coqa-dev-v1.0.json"
-    path.write_text('{"data": [\n  {"id": "x",\n  "story": }\n]}')
-    with pytest.raises(UserError, match=at(path, r":3: malformed JSON")):
-        load_benchmark("coqa", path=path)
-
-
-def test_not_utf8_names_line(tmp_path):
-    path = tmp_path / "ptb.test.txt"
-    path.write_bytes(b" fine \n caf\xe9 \n")
-    with pytest.raises(UserError, match=at(path, r":2: not UTF-8")):
-        load_benchmark("ptb", path=path)
 
 
 def test_explicit_path_that_does_not_exist(tmp_path):

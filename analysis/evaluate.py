@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from analysis.metrics import TASK_METRICS, summarize
+from analysis.runs import EXAMPLES, SUMMARY
 from analysis.tasks import EVALUATORS, EvalOptions, task_of
 from benchmarks import open_benchmark
 from common.atomic import write_json, write_jsonl
@@ -21,7 +22,6 @@ from model.checkpoint import load_checkpoint
 from model.gpt2 import GPT
 from model.tokenizer import Tokenizer, load_gpt2, load_tokenizer
 
-EXAMPLES, SUMMARY = "examples.jsonl", "summary.json"
 FORMAT = "contamkit-eval"
 VERSION = 1
 

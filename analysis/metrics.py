@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SCALES = ("percent", "exp", "bits")
-
 
 @dataclass(frozen=True)
 class Metric:

@@ -23,6 +23,15 @@ def save_png(fig, path: Path) -> None:
     write_figure(fig, path)
 
 
+def interval_errors(rows: list[dict]) -> np.ndarray:
+    """[2, n] distances from each ``value`` to its ``low``/``high`` ends (0 where there is none),
+    the ``yerr`` matplotlib's errorbar takes."""
+    v = np.array([r["value"] for r in rows], dtype=float)
+    low = np.array([np.nan if r["low"] is None else r["low"] for r in rows], dtype=float)
+    high = np.array([np.nan if r["high"] is None else r["high"] for r in rows], dtype=float)
+    return np.nan_to_num(np.stack([v - low, high - v]))
+
+
 def plot_buckets(metrics: dict[str, dict], title: str, overlap_label: str, path: Path) -> None:
     """One panel per metric: its value in each non-empty overlap bucket with the 95 % interval,
     and the value on all and on clean examples as reference lines."""
@@ -31,11 +40,8 @@ def plot_buckets(metrics: dict[str, dict], title: str, overlap_label: str, path:
     for ax, (name, m) in zip(axes[0], metrics.items(), strict=True):
         rows = [b for b in m["buckets"] if b["n"] and b["value"] is not None]
         x = np.arange(len(rows))
-        values = np.array([b["value"] for b in rows])
-        low = np.array([np.nan if b["low"] is None else b["low"] for b in rows])
-        high = np.array([np.nan if b["high"] is None else b["high"] for b in rows])
-        err = np.nan_to_num(np.stack([values - low, high - values]))
-        ax.errorbar(x, values, yerr=err, fmt="o", capsize=4, color="C0", label="bucket (95 % CI)")
+        ax.errorbar(x, [b["value"] for b in rows], yerr=interval_errors(rows), fmt="o",
+                    capsize=4, color="C0", label="bucket (95 % CI)")
         for subset, style in (("all", "--"), ("clean", ":")):
             if m[subset]["value"] is not None:
                 ax.axhline(m[subset]["value"], ls=style, color="gray", lw=1, label=subset)

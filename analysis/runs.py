@@ -27,10 +27,6 @@ class Run:
     summary: dict
     rows: list[dict]
 
-    @property
-    def label(self) -> str:
-        return f"{self.summary['bench']} {self.summary['split']}"
-
 
 @dataclass
 class Joined:

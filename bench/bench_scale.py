@@ -32,10 +32,11 @@ sys.path.insert(0, str(REPO))
 import psutil  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
+from common.atomic import write_json  # noqa: E402
 from common.paths import shared_data_dir  # noqa: E402
 from overlap.build import BuildOptions, build_filter  # noqa: E402
 from scale.executor import NO_DASHBOARD  # noqa: E402
-from scale.plan import calibrate, estimate, format_size, parse_size  # noqa: E402
+from scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
 
 TEXT_FILES = ["ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt",
               "wikitext-2/train.txt", "wikitext-2/valid.txt", "wikitext-2/test.txt",
@@ -184,10 +185,9 @@ def out_of_core(corpus: Path, tmp: Path) -> list[dict]:
     return rows
 
 
-def planner_validation(corpus: Path, tmp: Path, dask: dict) -> list[dict]:
-    """Sizes predicted from the WebText-sample calibration, and times predicted from it and
-    from a calibration on the corpus itself, against in-process builds (one core)."""
-    web = calibrate()
+def planner_validation(corpus: Path, tmp: Path, dask: dict, web: Calibration) -> list[dict]:
+    """Sizes predicted from the WebText-sample calibration ``web``, and times predicted from it
+    and from a calibration on the corpus itself, against in-process builds (one core)."""
     targets = {"PTB train": shared_data_dir() / "ptb" / "ptb.train.txt",
                "WikiText-2 train": shared_data_dir() / "wikitext-2" / "train.txt",
                "WebText sample": shared_data_dir() / "webtext" / "webtext.train.jsonl",
@@ -226,8 +226,7 @@ def planner_validation(corpus: Path, tmp: Path, dask: dict) -> list[dict]:
     return rows
 
 
-def big_plans() -> list[dict]:
-    cal = calibrate()
+def big_plans(cal: Calibration) -> list[dict]:
     rows = []
     print("\n4. Plans (fpr 1e-8, n = 8, --max-memory 4GiB per worker; calibrated as above)")
     print(f"{'':14}{'corpus':>10}{'8-grams':>10}{'distinct':>10}{'filter':>11}{'workers':>8}"
@@ -255,12 +254,13 @@ def main() -> None:
         corpus = all_text(tmp)
         speed = throughput(corpus, tmp, args.repeats)
         memory = out_of_core(corpus, tmp)
-        planner = planner_validation(corpus, tmp, speed["Dask LocalCluster, 2 worker(s)"])
-        plans = big_plans()
+        web = calibrate()  # on the WebText sample: sizes in 3., every plan in 4.
+        planner = planner_validation(corpus, tmp, speed["Dask LocalCluster, 2 worker(s)"], web)
+        plans = big_plans(web)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"throughput": speed, "out_of_core": memory,
-                                               "planner": planner, "plans": plans}, indent=2))
+        write_json(args.json, {"throughput": speed, "out_of_core": memory, "planner": planner,
+                               "plans": plans})
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ held-out documents and ``per_group`` documents that stay in the corpus.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +37,8 @@ def passage(text: str, words: int) -> str:
 
 def held_out_modules(docs: list[Doc], heldout: int, seed: int) -> set[str]:
     """Modules, in a seeded order, until their documents number at least ``heldout``."""
-    modules = sorted({d.module for d in docs})
-    sizes = {m: 0 for m in modules}
-    for d in docs:
-        sizes[d.module] += 1
+    sizes = Counter(d.module for d in docs)
+    modules = sorted(sizes)
     chosen, count = set(), 0
     for k in np.random.default_rng(seed).permutation(len(modules)):
         if count >= heldout:

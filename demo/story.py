@@ -203,16 +203,8 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
-def _ci(e: dict) -> str:
-    if e["value"] is None:
-        return "–"
-    if e["low"] is None:
-        return f"{e['value']:.4g}"
-    return f"{e['value']:.4g} [{e['low']:.4g}, {e['high']:.4g}]"
-
-
 def write_report(p: Layout, s: dict) -> None:
-    from analysis.report import to_html, to_markdown
+    from analysis.report import to_html, to_markdown, with_ci
 
     o, e, m = s["overlap"], s["evaluate"], s["membership"]
     b, t = s["benchmark"], s["train"]
@@ -233,15 +225,15 @@ def write_report(p: Layout, s: dict) -> None:
         ("p", f"{t['steps']} steps, final training loss {t['train_loss']:.3f} nats/token "
               f"(model/, loss curve model/loss.png)."),
         ("table", ["passages", "token perplexity [95 % CI]"],
-         [["all", _ci(e["all"])], [f"clean ({e['n_clean']})", _ci(e["clean"])],
-          [f"with overlap ({e['n_dirty']})", _ci(e["dirty"])],
-          ["overlap − clean", _ci(e["dirty_minus_clean"])]]),
+         [["all", with_ci(e["all"])], [f"clean ({e['n_clean']})", with_ci(e["clean"])],
+          [f"with overlap ({e['n_dirty']})", with_ci(e["dirty"])],
+          ["overlap − clean", with_ci(e["dirty_minus_clean"])]]),
         ("p", "Full analysis with buckets and a regression on the overlap fraction: "
               "analysis/report.md."),
         ("img", "analysis/loss_vs_overlap.png", "loss against overlap"),
         ("h", 2, "3. Membership measures against the truth"),
         ("table", ["measure", "ROC AUC [95 % CI]", "TPR at 5 % FPR"],
-         [[a["measure"], _ci({"value": a["auc"], "low": a["auc_low"], "high": a["auc_high"]}),
+         [[a["measure"], with_ci({"value": a["auc"], "low": a["auc_low"], "high": a["auc_high"]}),
            "–" if a["tpr_at_low_fpr"] is None else _pct(a["tpr_at_low_fpr"])]
           for a in m["auc"]]),
         ("p", "AUC: the chance that a passage from the corpus scores as more likely seen than a "

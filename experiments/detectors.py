@@ -136,7 +136,6 @@ class Separation:
                 "auc_high": self.auc["high"], "tpr_at_low_fpr": self.tpr_at_low_fpr}
 
 
-
 def separation(measure: str, values: Sequence[float], member: np.ndarray, n_boot: int,
                rng: np.random.Generator) -> Separation:
     """AUC (with interval) and TPR at 5 % FPR of one measure; examples with an undefined value

@@ -8,19 +8,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from analysis.plots import interval_errors
 from common.atomic import write_figure
 
 
 def _save(fig: Figure, path: Path) -> str:
     return write_figure(fig, path).name
-
-
-def _errors(rows: list[dict]) -> np.ndarray:
-    """[2, n] distances from each value to its interval ends (0 where there is none)."""
-    v = np.array([r["value"] for r in rows], dtype=float)
-    low = np.array([np.nan if r["low"] is None else r["low"] for r in rows], dtype=float)
-    high = np.array([np.nan if r["high"] is None else r["high"] for r in rows], dtype=float)
-    return np.nan_to_num(np.stack([v - low, high - v]))
 
 
 def gap_vs_copies(gaps: list[dict], metrics: dict[str, str], path: Path) -> str:
@@ -37,7 +30,7 @@ def gap_vs_copies(gaps: list[dict], metrics: dict[str, str], path: Path) -> str:
             if not rows:
                 continue
             x = np.array([r["copies"] for r in rows], dtype=float) * (1 + 0.04 * j)
-            ax.errorbar(x, [r["value"] for r in rows], yerr=_errors(rows), capsize=3,
+            ax.errorbar(x, [r["value"] for r in rows], yerr=interval_errors(rows), capsize=3,
                         marker="o", ls="--" if variant == "reference" else "-",
                         label=f"{model} ({variant})")
         ax.axhline(0, color="gray", lw=0.8)
@@ -65,8 +58,8 @@ def auc_bars(aucs: list[dict], path: Path) -> str:
         if not present:
             continue
         xs, rs = zip(*present, strict=True)
-        err = _errors([{"value": r["auc"], "low": r["auc_low"], "high": r["auc_high"]}
-                       for r in rs])
+        err = interval_errors([{"value": r["auc"], "low": r["auc_low"], "high": r["auc_high"]}
+                               for r in rs])
         ax.bar(xs, [r["auc"] for r in rs], width, yerr=err, capsize=3, label=model)
     ax.axhline(0.5, color="gray", lw=0.8, ls=":")
     ax.set_xticks(np.arange(len(measures)), measures, fontsize=8)

@@ -22,8 +22,8 @@ from common.atomic import write_json, write_text
 from common.progress import log
 from experiments import plots
 from experiments.config import ExperimentConfig
-from experiments.detectors import MEASURES, roc_curve, separation
-from experiments.runner import Example, Layout
+from experiments.detectors import membership_score, roc_curve, separation
+from experiments.runner import VARIANTS, Example, Layout
 
 MODEL_MEASURES = ("loss", "min_k", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
@@ -47,10 +47,14 @@ class Inputs:
 
     def __init__(self, cfg: ExperimentConfig, paths: Layout, examples: list[Example]):
         self.cfg, self.paths, self.examples = cfg, paths, examples
-        self.variants = ("injected", "reference") if cfg.reference else ("injected",)
+        self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
+        # the model-based measures this run has (a reference ratio needs reference models)
+        self.measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or cfg.reference]
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
         self.overlap = _jsonl(paths.overlap / "examples.jsonl")
+        self.fraction = np.array([r["found"] / r["ngrams"] if r["ngrams"] else 0.0
+                                  for r in (self.overlap[i] for i in self.ids)])
         self.evals = {(m, v): _jsonl(paths.eval(m, v) / "examples.jsonl")
                       for m in cfg.models for v in self.variants}
         summary = json.loads((paths.eval(next(iter(cfg.models)), "injected") / "summary.json")
@@ -60,14 +64,10 @@ class Inputs:
                        for m in cfg.models for v in self.variants}
         self.extraction = {m: _jsonl(paths.extraction(m)) for m in cfg.models}
 
-    def overlap_fraction(self) -> np.ndarray:
-        rows = [self.overlap[i] for i in self.ids]
-        return np.array([r["found"] / r["ngrams"] if r["ngrams"] else 0.0 for r in rows])
-
     def measure(self, model: str, measure: str) -> np.ndarray:
         """One membership measure of every example under ``model``'s injected variant."""
         if measure == "ngram_overlap":
-            return self.overlap_fraction()
+            return self.fraction
         if measure == "reference_ratio":
             return self.measure(model, "loss") - self.score(model, "reference", "loss")
         return self.score(model, "injected", measure)
@@ -83,7 +83,7 @@ class Inputs:
 
 def detector_table(inp: Inputs) -> list[dict]:
     """The n-gram detector: share of each group flagged (any n-gram found), mean overlap."""
-    fraction = inp.overlap_fraction()
+    fraction = inp.fraction
     found = np.array([inp.overlap[i]["found"] for i in inp.ids])
     rows = []
     for k in [0, *inp.cfg.injection.counts]:
@@ -125,11 +125,10 @@ def auc_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
     """AUC of every measure under every model (the n-gram detector once), all injected vs held
     out and each count vs held out; the reference models' own loss as a control."""
     rows = []
-    measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or inp.cfg.reference]
-    jobs = [(model, m) for model in inp.cfg.models for m in measures]
-    for model, measure in jobs:
-        rows += _auc_rows(inp, model, measure, inp.measure(model, measure), rng)
-    rows += _auc_rows(inp, FILTER, "ngram_overlap", inp.overlap_fraction(), rng)
+    for model in inp.cfg.models:
+        for measure in inp.measures:
+            rows += _auc_rows(inp, model, measure, inp.measure(model, measure), rng)
+    rows += _auc_rows(inp, FILTER, "ngram_overlap", inp.fraction, rng)
     if inp.cfg.reference:
         for model in inp.cfg.models:
             rows += _auc_rows(inp, f"{model} (reference)", "loss",
@@ -244,10 +243,8 @@ def write_plots(inp: Inputs, results: dict) -> list[str]:
     member, curves = inp.copies > 0, {}
     for model in inp.cfg.models:
         curves[model] = {}
-        for measure in [*MODEL_MEASURES, "ngram_overlap"]:
-            if measure == "reference_ratio" and not inp.cfg.reference:
-                continue
-            scores = MEASURES[measure][1] * inp.measure(model, measure)
+        for measure in [*inp.measures, "ngram_overlap"]:
+            scores = membership_score(measure, inp.measure(model, measure))
             ok = np.isfinite(scores)
             curves[model][measure] = roc_curve(scores[ok & member], scores[ok & ~member])
     names.append(plots.roc_curves(curves, out / "roc.png"))
@@ -268,9 +265,8 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
     """One row per example: copies, overlap, and per model its evaluation loss, membership
     measures, exposures and extraction."""
     rows = []
-    fraction = inp.overlap_fraction()
     for j, e in enumerate(inp.examples):
-        row = {"id": e.id, "copies": e.copies, "overlap": round(float(fraction[j]), 6)}
+        row = {"id": e.id, "copies": e.copies, "overlap": round(float(inp.fraction[j]), 6)}
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]

@@ -229,18 +229,15 @@ class Runner:
         return found
 
     def measure_overlap(self) -> dict:
+        from benchmarks import get_benchmark
         from overlap.bench_overlap import OverlapOptions, run_overlap
         from overlap.build import BuildOptions, build_filter
 
         cfg, b = self.cfg, self.cfg.benchmark
         build_filter(self.paths.corpus("injected"), self.paths.filter,
                      BuildOptions(n=cfg.overlap.n, unit=cfg.overlap.unit))
-        opts = OverlapOptions(split=b.split or "test", bench_path=b.path, n=cfg.overlap.n,
-                              unit=cfg.overlap.unit)
-        if b.split is None:
-            from benchmarks import get_benchmark
-
-            opts.split = get_benchmark(b.name).default_split
+        opts = OverlapOptions(split=b.split or get_benchmark(b.name).default_split,
+                              bench_path=b.path, n=cfg.overlap.n, unit=cfg.overlap.unit)
         run_overlap([b.name], self.paths.filter, self.paths.overlap, opts)
         return {}
 

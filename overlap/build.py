@@ -79,7 +79,12 @@ def _count_pass(run: HashRun) -> tuple[int, list | None]:
     pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
     pairs[:, 0] = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
     pairs[:, 1] = np.concatenate([h.h2 for h in kept] or [np.empty(0, np.uint64)])
-    return math.ceil(count_distinct(pairs) * EXACT_MARGIN) + 1, kept
+    return exact_capacity(count_distinct(pairs)), kept
+
+
+def exact_capacity(distinct: int) -> int:
+    """The capacity to size for when the distinct count is known exactly."""
+    return math.ceil(distinct * EXACT_MARGIN) + 1
 
 
 def _fill(bloom: BloomFilter, hashes) -> None:

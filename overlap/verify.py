@@ -43,15 +43,15 @@ def binomial_upper(hits: int, trials: int, confidence: float = 0.95) -> float:
 
 def random_probe_hashes(bloom: BloomFilter, count: int,
                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of ``count`` random n-grams: the windows of count + n - 1 random codes.
+
+    Neighbouring windows share codes but are different n-grams, so their hashes, and the bits
+    they probe, are independent; every code drawn serves n probes.
+    """
     n = bloom.params.n
-    high = GPT2_VOCAB if bloom.params.unit == "gpt2" else None
-    if high:
-        codes = rng.integers(0, high, size=(count, n), dtype=np.uint64)
-    else:
-        codes = rng.integers(0, 2**64, size=(count, n), dtype=np.uint64, endpoint=False)
-    # each row is its own n-gram: hash windows of the flat array and keep those starting a row
-    h1, h2 = ngram_hashes(codes.ravel(), n, bloom.params.seed)
-    return h1[::n], h2[::n]
+    high = GPT2_VOCAB if bloom.params.unit == "gpt2" else 2**64
+    codes = rng.integers(0, high, size=count + n - 1, dtype=np.uint64, endpoint=False)
+    return ngram_hashes(codes, n, bloom.params.seed)
 
 
 def verify_filter(bloom: BloomFilter, probes: int = 1_000_000, seed: int = 0) -> dict:

@@ -28,7 +28,13 @@ import numpy as np
 
 from common.errors import UserError
 from common.progress import log
-from overlap.build import EXACT_MARGIN, FPR_SLACK, BuildOptions, filter_params, format_summary
+from overlap.build import (
+    FPR_SLACK,
+    BuildOptions,
+    exact_capacity,
+    filter_params,
+    format_summary,
+)
 from overlap.corpus import CorpusStats, corpus_files, file_format, plan_tasks
 from overlap.pipeline import HashSpec, task_bytes
 from overlap.units import make_coder
@@ -111,18 +117,12 @@ def _spill_dir(out: Path, opts: BuildOptions) -> Iterator[Path]:
 
 
 def _map_phase(ex, tasks: list, spec: HashSpec, layout: SpillLayout) -> MapResult:
-    zeros = np.zeros(layout.partitions, dtype=np.int64)
-    total = MapResult([], zeros, zeros.copy(), CorpusStats())
+    total = MapResult.empty(layout.partitions)
     reported = 0
     fn = partial(map_task, spec=spec, layout=layout)
     for _, r in ex.run(fn, list(enumerate(tasks)), [t.path for t in tasks], "hashing",
                        [task_bytes(t) for t in tasks], "B"):
-        total.runs += r.runs
-        total.rows += r.rows
-        total.occurrences += r.occurrences
-        total.words += r.words
-        total.ngrams += r.ngrams
-        total.stats.merge(r.stats)
+        total.merge(r)
         reported = total.stats.report_new(reported)
     total.runs.sort()  # the same order whatever order the tasks finished in
     return total
@@ -166,8 +166,7 @@ def _capacities(opts: BuildOptions, distinct: np.ndarray | None, shards: int) ->
     or an even share of ``--capacity``."""
     if distinct is None:
         return [math.ceil(opts.capacity / shards)] * shards
-    return [math.ceil(d * EXACT_MARGIN) + 1
-            for d in distinct.reshape(shards, -1).sum(axis=1).tolist()]
+    return [exact_capacity(d) for d in distinct.reshape(shards, -1).sum(axis=1).tolist()]
 
 
 def _shard_count(opts: BuildOptions, distinct: np.ndarray | None, partitions: int,

@@ -11,7 +11,6 @@ upper bound, which is the safe side for sizing; scale/README.md compares it with
 
 from __future__ import annotations
 
-import math
 import re
 import tempfile
 import time
@@ -23,11 +22,12 @@ import numpy as np
 from common.errors import UserError
 from common.paths import shared_data_dir
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.build import EXACT_MARGIN
+from overlap.build import exact_capacity
 from overlap.corpus import corpus_files, plan_tasks
+from overlap.ngrams import count_distinct
 from overlap.pipeline import HashRun, HashSpec, task_bytes
 from scale.dask_build import COUNT_BYTES, RUN_BYTES
-from scale.spill import PAIR_BYTES, distinct_pairs, sort_run, write_run
+from scale.spill import PAIR_BYTES, sort_run, write_run
 from scale.tasks import CountPiece, count_task
 
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgtp]?i?b?)\s*", re.IGNORECASE)
@@ -82,7 +82,7 @@ def growth_exponent(h1: np.ndarray, h2: np.ndarray) -> tuple[int, float]:
     """Distinct n-grams of the whole stream, and the slope of log distinct over log n-grams."""
     pairs = np.stack([h1, h2], axis=1)
     sizes = [max(int(len(pairs) * f), 1) for f in GROWTH_FRACTIONS]
-    counts = [distinct_pairs(pairs[:k]) for k in sizes]
+    counts = [count_distinct(pairs[:k]) for k in sizes]
     slope = float(np.polyfit(np.log(sizes), np.log(counts), 1)[0]) if len(pairs) > 16 else 1.0
     return counts[-1], min(slope, 1.0)
 
@@ -161,8 +161,8 @@ class Plan:
 
 
 def _filter_bytes(distinct: float, fpr: float) -> int:
-    capacity = math.ceil(distinct * EXACT_MARGIN) + 1
-    params = FilterParams.sized(capacity, fpr, n=0, unit="", normalizer="", tokenizer="", seed=0)
+    params = FilterParams.sized(exact_capacity(distinct), fpr, n=0, unit="", normalizer="",
+                                tokenizer="", seed=0)
     return (params.m + 7) // 8
 
 

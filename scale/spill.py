@@ -59,23 +59,6 @@ def sort_run(h1: np.ndarray, h2: np.ndarray,
     return pairs, rows, occurrences
 
 
-def distinct_pairs(pairs: np.ndarray) -> int:
-    """Exact number of distinct (h1, h2) rows; sorts by h1 only, and the rare rows whose h1
-    repeats (the same n-gram, or a 64-bit collision) again by both halves."""
-    if len(pairs) == 0:
-        return 0
-    h1 = np.sort(pairs[:, 0])
-    repeated = np.zeros(len(h1), dtype=bool)
-    same = h1[1:] == h1[:-1]
-    repeated[1:] |= same
-    repeated[:-1] |= same
-    if not repeated.any():
-        return len(h1)
-    suspects = pairs[np.isin(pairs[:, 0], h1[repeated])]
-    both = np.unique(np.ascontiguousarray(suspects).view(np.dtype((np.void, PAIR_BYTES))))
-    return int(len(h1) - repeated.sum() + len(both))
-
-
 def _digests(pairs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     raw = np.ascontiguousarray(pairs, dtype=np.uint64).reshape(-1).view(np.uint8)
     return np.array([xxhash.xxh3_64_intdigest(raw[a * PAIR_BYTES : b * PAIR_BYTES])

@@ -22,9 +22,10 @@ import numpy as np
 from common.errors import UserError
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.corpus import CorpusStats, Task
+from overlap.ngrams import count_distinct
 from overlap.pipeline import HashSpec, hash_task, ngram_stream
 from scale.sharded import ShardFile, prefix_bits
-from scale.spill import PAIR_BYTES, Run, distinct_pairs, sort_run, write_run
+from scale.spill import PAIR_BYTES, Run, sort_run, write_run
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class MapResult:
     stats: CorpusStats
     words: int = 0
     ngrams: int = 0
+
+    @classmethod
+    def empty(cls, partitions: int) -> MapResult:
+        return cls([], np.zeros(partitions, dtype=np.int64), np.zeros(partitions, dtype=np.int64),
+                   CorpusStats())
+
+    def merge(self, other: MapResult) -> None:
+        """Add another task's result to this one (the map phase's total)."""
+        self.runs += other.runs
+        self.rows += other.rows
+        self.occurrences += other.occurrences
+        self.words += other.words
+        self.ngrams += other.ngrams
+        self.stats.merge(other.stats)
 
 
 @dataclass
@@ -84,8 +99,7 @@ def map_task(item: tuple[int, Task], spec: HashSpec, layout: SpillLayout) -> Map
     if not Path(task.path).is_file():
         raise UserError(f"{task.path}: not found on a worker; every worker must see the corpus "
                         "at the same path (a shared filesystem)")
-    zeros = np.zeros(layout.partitions, dtype=np.int64)
-    result = MapResult([], zeros, zeros.copy(), CorpusStats())
+    result = MapResult.empty(layout.partitions)
     writer = _RunWriter(layout, index, result)
     for h in hash_task(task, ngram_stream(spec), spec.text_field, result.stats):
         result.words += h.words
@@ -120,7 +134,7 @@ def count_task(piece: CountPiece, runs: list[str], partitions: int) -> np.ndarra
     if piece.passes > 1:  # one partition over the budget: disjoint sub-ranges, one at a time
         j, total = piece.first, 0
         for q in range(piece.passes):
-            total += distinct_pairs(_concat(
+            total += count_distinct(_concat(
                 [_sub_range(run.read(j, j + 1), partitions, q, piece.passes) for run in opened]))
         return np.array([total], dtype=np.int64)
     per_partition: list[list[np.ndarray]] = [[] for _ in range(piece.stop - piece.first)]
@@ -129,7 +143,7 @@ def count_task(piece: CountPiece, runs: list[str], partitions: int) -> np.ndarra
         cuts = run.offsets[piece.first : piece.stop + 1] - run.offsets[piece.first]
         for j, chunks in enumerate(per_partition):
             chunks.append(pairs[cuts[j] : cuts[j + 1]])
-    return np.array([distinct_pairs(_concat(chunks)) for chunks in per_partition],
+    return np.array([count_distinct(_concat(chunks)) for chunks in per_partition],
                     dtype=np.int64)
 
 

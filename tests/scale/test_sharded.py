@@ -10,7 +10,7 @@ import pytest
 
 from common.errors import UserError
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.build import EXACT_MARGIN, BuildOptions, build_filter
+from overlap.build import BuildOptions, build_filter, exact_capacity
 from overlap.corpus import corpus_files, plan_tasks
 from overlap.filters import filter_info, open_filter
 from overlap.normalize import NORMALIZER_VERSION
@@ -28,7 +28,7 @@ def reference_shard(h1, h2, shard, shards):
     """Shard ``shard`` rebuilt by hand: the n-grams whose top bits select it, exactly counted."""
     mine = (h1 >> np.uint64(64 - int(math.log2(shards)))) == shard
     distinct = len(np.unique(np.stack([h1[mine], h2[mine]], 1).view(np.dtype((np.void, 16)))))
-    params = FilterParams.sized(math.ceil(distinct * EXACT_MARGIN) + 1, 1e-8, n=8, unit="words",
+    params = FilterParams.sized(exact_capacity(distinct), 1e-8, n=8, unit="words",
                                 normalizer=NORMALIZER_VERSION, tokenizer="", seed=0)
     bloom = BloomFilter(params)
     bloom.add(h1[mine], h2[mine])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from common.errors import UserError
+from overlap.ngrams import count_distinct
 from scale.dask_build import count_pieces
 from scale.sharded import prefix_index
-from scale.spill import Run, distinct_pairs, sort_run, write_run
+from scale.spill import Run, sort_run, write_run
 from scale.tasks import CountPiece, count_task
 
 
@@ -31,8 +32,8 @@ def test_distinct_pairs_is_exact_even_when_h1_collides():
     h1 = np.concatenate([h1, np.array([7, 7, 7, 7, 9], dtype=np.uint64)])
     h2 = np.concatenate([h2, np.array([1, 2, 1, 3, 1], dtype=np.uint64)])
     pairs = np.stack([h1, h2], axis=1)
-    assert distinct_pairs(pairs) == reference_distinct(h1, h2)
-    assert distinct_pairs(np.empty((0, 2), np.uint64)) == 0
+    assert count_distinct(pairs) == reference_distinct(h1, h2)
+    assert count_distinct(np.empty((0, 2), np.uint64)) == 0
 
 
 def test_sort_run_partitions_and_drops_repeats():

@@ -20,17 +20,26 @@ def random_hashes(count, seed):
 def test_sizing_matches_the_paper_arithmetic():
     p = FilterParams.sized(1_000_000, 1e-8, **META)
     assert p.k == 27
-    assert p.m / 1_000_000 == pytest.approx(-math.log(1e-8) / math.log(2) ** 2, rel=1e-6)
+    formula = math.ceil(-1_000_000 * math.log(1e-8) / math.log(2) ** 2)
+    assert formula <= p.m < formula + 1000  # rounded up to the next prime
     assert 38.33 < p.m / 1_000_000 < 38.35
 
 
-def test_probe_positions_are_double_hashing():
+def test_probe_positions_follow_the_documented_scheme():
     bloom = BloomFilter(FilterParams.sized(1000, 1e-3, **META))
     h1, h2 = random_hashes(1, 0)
     bloom.add(h1, h2)
     m = bloom.params.m
-    a, b = int(h1[0]) % m, 1 + int(h2[0]) % (m - 1)
-    expected = {(a + i * b) % m for i in range(bloom.params.k)}
+    def fmix64(x):  # MurmurHash3's finalizer
+        for shift, mult in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53), (33, None)):
+            x ^= x >> shift
+            x = x * mult % 2**64 if mult else x
+        return x
+
+    x1, x2 = int(h1[0]), int(h2[0])
+    a, b = x1 % m, 1 + x2 % (m - 1)
+    c = fmix64(x1 ^ (((x2 << 32) | (x2 >> 32)) % 2**64)) % m
+    expected = {(a + i * b + i * (i - 1) // 2 * c) % m for i in range(bloom.params.k)}
     set_bits = set(np.flatnonzero(np.unpackbits(bloom.bits, bitorder="little")[:m]).tolist())
     assert set_bits == expected
 
@@ -156,3 +165,24 @@ def test_atomic_save_keeps_old_file_on_failure(saved, monkeypatch):
         bloom.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_m_is_prime_so_every_step_visits_k_distinct_bits():
+    from overlap.bloom import _is_prime, next_prime
+
+    small_primes = [p for p in range(2, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
+    assert [p for p in range(2000) if _is_prime(p)] == small_primes
+    assert next_prime(2**61 - 2) == 2**61 - 1  # a Mersenne prime
+    for capacity in (1, 1000, 123_457, 10**9):
+        assert _is_prime(FilterParams.sized(capacity, 1e-8, **META).m)
+
+
+def test_small_filter_reaches_a_low_target():
+    """Plain double hashing has a floor of ~n/m² (here ~7e-6 measured for a + i·b): a filter of
+    1,000 n-grams at 1e-6 must still answer absent n-grams at ~1e-6."""
+    bloom = BloomFilter(FilterParams.sized(1000, 1e-6, **META))
+    bloom.add(*random_hashes(1000, 7))
+    probes = 20_000_000
+    hits = int(bloom.contains(*random_hashes(probes, 8)).sum())
+    expected = probes * bloom.estimated_fpr()
+    assert hits < expected + 5 * math.sqrt(expected)

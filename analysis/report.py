@@ -1,17 +1,11 @@
-"""The analysis as a human reads it: one list of blocks rendered to Markdown and to HTML.
-
-Blocks are ("h", level, text), ("p", text), ("table", header, rows), ("img", file, alt), so
-the two formats always say the same thing.
-"""
+"""The analysis as a human reads it: blocks (common.report) rendered to Markdown and HTML."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from common.atomic import write_text
-
-Block = tuple
+from common.report import Block
+from common.report import write_report as render
 
 
 def fmt(value: float | None) -> str:
@@ -98,49 +92,6 @@ def analysis_blocks(s: dict) -> list[Block]:
     return blocks
 
 
-def to_markdown(blocks: list[Block]) -> str:
-    out = []
-    for b in blocks:
-        if b[0] == "h":
-            out.append(f"{'#' * b[1]} {b[2]}")
-        elif b[0] == "p":
-            out.append(b[1])
-        elif b[0] == "img":
-            out.append(f"![{b[2]}]({b[1]})")
-        else:
-            header, rows = b[1], b[2]
-            lines = [header, ["---"] * len(header), *rows]
-            out.append("\n".join("| " + " | ".join(c.replace("|", "\\|") for c in line) + " |"
-                                 for line in lines))
-    return "\n\n".join(out) + "\n"
-
-
-def to_html(blocks: list[Block], title: str) -> str:
-    e = html.escape
-    body = []
-    for b in blocks:
-        if b[0] == "h":
-            body.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
-        elif b[0] == "p":
-            text = e(b[1])
-            if text.startswith("**Warning:**"):
-                text = "<strong>Warning:</strong>" + text[len("**Warning:**"):]
-            body.append(f"<p>{text}</p>")
-        elif b[0] == "img":
-            body.append(f'<p><img src="{e(b[1])}" alt="{e(b[2])}"></p>')
-        else:
-            head = "".join(f"<th>{e(c)}</th>" for c in b[1])
-            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b[2])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-             "table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}img{max-width:100%}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
 def write_report(summary: dict, out_dir: Path) -> None:
-    blocks = analysis_blocks(summary)
-    write_text(out_dir / "report.md", to_markdown(blocks))
-    write_text(out_dir / "report.html",
-               to_html(blocks, f"Overlap analysis: {summary['bench']} {summary['split']}"))
+    render(analysis_blocks(summary), out_dir,
+           f"Overlap analysis: {summary['bench']} {summary['split']}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.atomic import write_json, write_jsonl, write_text
+from common.atomic import write_json, write_jsonl
 from common.progress import log
 from demo.bench import Split, contaminated_split
 from demo.corpus import stdlib_docstrings
@@ -204,7 +204,8 @@ def _pct(x: float) -> str:
 
 
 def write_report(p: Layout, s: dict) -> None:
-    from analysis.report import to_html, to_markdown, with_ci
+    from analysis.report import with_ci
+    from common.report import write_report
 
     o, e, m = s["overlap"], s["evaluate"], s["membership"]
     b, t = s["benchmark"], s["train"]
@@ -239,8 +240,7 @@ def write_report(p: Layout, s: dict) -> None:
         ("p", "AUC: the chance that a passage from the corpus scores as more likely seen than a "
               "held-out one (0.5 = guessing). Per-passage scores: scores.jsonl."),
     ]
-    write_text(p.out / "report.md", to_markdown(blocks))
-    write_text(p.out / "report.html", to_html(blocks, "contamkit demo"))
+    write_report(blocks, p.out, "contamkit demo")
 
 
 def summary_text(s: dict, out_dir: str | Path) -> str:

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from analysis.metrics import TASK_METRICS, Metric
-from analysis.report import to_html, to_markdown
 from analysis.shift import LEVEL, compare_groups
 from analysis.tasks import LOSS_LABELS
 from common.atomic import write_json, write_text
 from common.progress import log
+from common.report import write_report
 from experiments import plots
 from experiments.config import ExperimentConfig
 from experiments.detectors import membership_score, roc_curve, separation
@@ -227,8 +227,7 @@ def write_results(cfg: ExperimentConfig, paths: Layout, examples: list[Example],
                         *results["plots"], "report.md", "report.html"]
     write_json(out / "results.json", results)
     blocks = report_blocks(results)
-    write_text(out / "report.md", to_markdown(blocks))
-    write_text(out / "report.html", to_html(blocks, f"Memorization experiment: {cfg.name}"))
+    write_report(blocks, out, f"Memorization experiment: {cfg.name}")
     log.info(headline(results) + f" -> {out / 'report.md'}")
     return results
 

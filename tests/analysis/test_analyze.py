@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import math
@@ -111,7 +112,8 @@ def test_outputs_are_written(runs):
              f"{s['metrics']['accuracy']['without_dirty']['value']:.4g}")
     assert moved in md and "![metric by overlap bucket](buckets.png)" in md
     html = (out / "report.html").read_text()
-    assert "<table>" in html and 'src="buckets.png"' in html and moved in html
+    buckets = base64.b64encode((out / "buckets.png").read_bytes()).decode("ascii")
+    assert "<table>" in html and f'src="data:image/png;base64,{buckets}"' in html and moved in html
     assert json.loads((out / "summary.json").read_text())["metrics"] == json.loads(
         json.dumps(s["metrics"]))
 

@@ -46,11 +46,11 @@ def test_report_embeds_everything(runs):
         assert "lambada (test)" in text and f"| n-grams | {summary['ngrams']} |" in md
         assert "50.000 %" in text  # 1 of 2 tested examples at 100 %: mean 50 %
         assert "lambada/test/00000" in text and "100.0 %" in text
-    images = re.findall(r"src='data:image/png;base64,([^']+)'", html)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 3 == len(summary["plots"])
     for data, name in zip(images, summary["plots"], strict=True):
         assert base64.b64decode(data) == (out / name).read_bytes()
-    assert not re.search(r"src='(?!data:)", html)  # self-contained: nothing else loaded
+    assert not re.search(r'src="(?!data:)', html)  # self-contained: nothing else loaded
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert links == summary["plots"] and all((out / link).is_file() for link in links)
 

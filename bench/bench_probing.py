@@ -16,10 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from overlap.bloom import BloomFilter, FilterParams  # noqa: E402
-from overlap.murmur import _fmix  # noqa: E402
+from overlap.murmur import fmix  # noqa: E402
 
 U = np.uint64
 META = dict(n=8, unit="words", normalizer="bench", tokenizer="", seed=0)
@@ -34,8 +35,16 @@ def textbook(cubic: bool):
     return positions
 
 
+@numba.njit
+def _fmix_all(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    for j in range(len(x)):
+        out[j] = fmix(x[j])
+    return out
+
+
 def independent(h1, h2, i, m):
-    return _fmix(h1 ^ U((i * 0x9E3779B97F4A7C15) % 2**64)) % U(m)
+    return _fmix_all(h1 ^ U((i * 0x9E3779B97F4A7C15) % 2**64)) % U(m)
 
 
 def count_hits(positions, n: int, queries: int, rng: np.random.Generator) -> tuple[int, float]:

@@ -1,4 +1,4 @@
-"""A persistent Bloom filter of n-gram hashes, vectorized with numpy and backed by a file.
+"""A persistent Bloom filter of n-gram hashes: compiled probe loops over a file-backed bit array.
 
 Sizing (PAPER.md): m = the first prime >= -n·ln p / (ln 2)² bits and k = round(log2(1/p))
 probes; at p = 1e-8 that is 38.34 bits per element and k = 27. Probe i of an n-gram with
@@ -40,15 +40,12 @@ import xxhash
 
 from common.atomic import atomic_open
 from common.errors import UserError
-from overlap.murmur import _fmix
+from overlap import probes
 
 MAGIC = b"CTMBLOOM"
 FORMAT_VERSION = 2  # 2: enhanced double hashing, prime m
 _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
-_BIT = np.array([1 << i for i in range(8)], dtype=np.uint8)
-_ADD_CHUNK = 2048  # n-grams per vectorized batch: k·B probes stay in cache
-_QUERY_CHUNK = 1 << 15
 _CHECKSUM_BLOCK = 1 << 26
 
 
@@ -116,12 +113,9 @@ def next_prime(n: int) -> int:
     return n
 
 
-def _mod(x: np.ndarray, m: int) -> np.ndarray:
-    """x mod m for uint64 x: numpy's ``//`` by a scalar uses libdivide, ``%`` does not (4x)."""
-    m = np.uint64(m)
-    q = x // m
-    q *= m
-    return x - q
+def _u64(h: np.ndarray) -> np.ndarray:
+    """One array type for the compiled probe loops (each new type would compile again)."""
+    return np.ascontiguousarray(h, dtype=np.uint64)
 
 
 def _checksum(bits: np.ndarray) -> str:
@@ -148,64 +142,17 @@ class BloomFilter:
         if len(self.bits) != nbytes:
             raise ValueError(f"bit array has {len(self.bits)} bytes, parameters need {nbytes}")
         self.inserted = inserted  # n-gram occurrences added, duplicates included
-        steps = np.arange(params.k, dtype=np.uint64)
-        self._probe_steps = steps
-        self._probe_tri = steps * (steps - np.uint64(1)) // np.uint64(2)  # i(i-1)/2
 
-    # ------------------------------------------------------------------ probes
-    def _start(self, h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(a, b, c) of each n-gram, as uint64 below m."""
-        m = self.params.m
-        mixed = _fmix(h1 ^ ((h2 << np.uint64(32)) | (h2 >> np.uint64(32))))
-        return _mod(h1, m), _mod(h2, m - 1) + np.uint64(1), _mod(mixed, m)
-
+    # ------------------------------------------------------------------ probes (overlap.probes)
     def add(self, h1: np.ndarray, h2: np.ndarray) -> None:
         """Insert the n-grams with hashes (h1, h2)."""
-        for s in range(0, len(h1), _ADD_CHUNK):
-            self._add_chunk(h1[s : s + _ADD_CHUNK], h2[s : s + _ADD_CHUNK])
+        probes.add(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k)
         self.inserted += len(h1)
-
-    def _add_chunk(self, h1: np.ndarray, h2: np.ndarray) -> None:
-        a, b, c = self._start(h1, h2)
-        pos = self._probe_steps[:, None] * b + a  # all k probes of the chunk at once: (k, B)
-        pos += self._probe_tri[:, None] * c
-        pos = _mod(pos, self.params.m).view(np.int64).ravel()
-        idx = pos >> 3  # all k probes of the chunk at once
-        mask = _BIT[pos & 7]
-        bits = self.bits
-        # Fancy assignment keeps only one write per repeated byte, so a second bit aimed at the
-        # same byte in this chunk can be lost; re-read and repeat for those (about 1 %).
-        while len(idx):
-            bits[idx] = bits[idx] | mask
-            lost = (bits[idx] & mask) == 0
-            idx, mask = idx[lost], mask[lost]
 
     def contains(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Boolean membership of each n-gram (false positives at the filter's rate)."""
-        out = np.zeros(len(h1), dtype=bool)
-        for s in range(0, len(h1), _QUERY_CHUNK):
-            h1c, h2c = h1[s : s + _QUERY_CHUNK], h2[s : s + _QUERY_CHUNK]
-            out[s : s + _QUERY_CHUNK] = self._contains_chunk(h1c, h2c)
-        return out
-
-    def _probe(self, pos: np.ndarray) -> np.ndarray:
-        p = pos.view(np.int64)
-        return (self.bits[p >> 3] & _BIT[p & 7]) != 0
-
-    def _contains_chunk(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
-        # most absent n-grams fail on the first probes: test probe i only for the survivors
-        a, b, c = self._start(h1, h2)
-        alive = np.flatnonzero(self._probe(a))
-        a, b, c = a[alive], b[alive], c[alive]
-        for i in range(1, self.params.k):
-            if not len(alive):
-                break
-            pos = a + self._probe_steps[i] * b + self._probe_tri[i] * c
-            hit = self._probe(_mod(pos, self.params.m))
-            if not hit.all():
-                alive, a, b, c = alive[hit], a[hit], b[hit], c[hit]
-        out = np.zeros(len(h1), dtype=bool)
-        out[alive] = True
+        out = np.empty(len(h1), dtype=bool)
+        probes.contains(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k, out)
         return out
 
     # ------------------------------------------------------------------ statistics

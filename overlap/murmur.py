@@ -1,75 +1,150 @@
-"""MurmurHash3 x64_128 of every n-gram of a code array, vectorized with numpy.
+"""MurmurHash3 x64_128, compiled with numba: of n-gram windows of codes, and of words.
 
-An n-gram's key is its n unit codes as little-endian uint64 (8·n bytes), and its hash is exactly
-``mmh3.hash128(key, seed)`` split into the low (h1) and high (h2) 64-bit halves; the tests check
-this against the mmh3 library. Because keys are consecutive windows of one array, the per-block
-mixing of every code is done once for the whole array and each 16-byte block of every window is
-then a contiguous slice: the whole computation is ~80 numpy operations per batch, no Python loop
-per n-gram.
+Two keys are hashed, both bit-for-bit equal to the mmh3 library (the tests check):
+
+* an n-gram: its n uint64 codes as little-endian bytes (8·n bytes), ``mmh3.hash128(key, seed)``
+  split into the low (h1) and high (h2) 64-bit halves;
+* a word (the ``words`` unit's code): the low half of ``mmh3.hash128(word_utf8, 0)``.
+
+One compiled loop per key costs a few nanoseconds; the numpy formulation this replaces needed
+~80 whole-array passes per batch and a gather of the windows to keep.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-U64 = np.uint64
-C1 = U64(0x87C37B91114253D5)
-C2 = U64(0x4CF5AD432745937F)
-F1 = U64(0xFF51AFD7ED558CCD)
-F2 = U64(0xC4CEB9FE1A85EC53)
-N1 = U64(0x52DCE729)
-N2 = U64(0x38495AB5)
-FIVE = U64(5)
+_U = np.uint64
+_C1 = _U(0x87C37B91114253D5)
+_C2 = _U(0x4CF5AD432745937F)
+_N1 = _U(0x52DCE729)
+_N2 = _U(0x38495AB5)
+_SPACE = np.uint8(32)
+JIT = {"nogil": True, "cache": True}  # cache: compiled once per machine, not per process
 
 
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
-    return (x << U64(r)) | (x >> U64(64 - r))
-
-
-def _fmix(h: np.ndarray) -> np.ndarray:
-    h ^= h >> U64(33)
-    h *= F1
-    h ^= h >> U64(33)
-    h *= F2
-    h ^= h >> U64(33)
+@numba.njit(**JIT)
+def fmix(h):
+    """Murmur's 64-bit finalizer."""
+    h ^= h >> _U(33)
+    h *= _U(0xFF51AFD7ED558CCD)
+    h ^= h >> _U(33)
+    h *= _U(0xC4CEB9FE1A85EC53)
+    h ^= h >> _U(33)
     return h
 
 
-def finalize(h1: np.ndarray, h2: np.ndarray, length) -> tuple[np.ndarray, np.ndarray]:
-    """Murmur's last step: mix in the key length, avalanche, and cross-add the halves."""
-    with np.errstate(over="ignore"):
-        h1 ^= length
-        h2 ^= length
-        h1 += h2
-        h2 += h1
-        h1 = _fmix(h1)
-        h2 = _fmix(h2)
-        h1 += h2
-        h2 += h1
+@numba.njit(**JIT)
+def _rotl(x, r):
+    return (x << _U(r)) | (x >> _U(64 - r))
+
+
+@numba.njit(**JIT)
+def _mix_k1(k1):
+    return _rotl(k1 * _C1, 31) * _C2
+
+
+@numba.njit(**JIT)
+def _mix_k2(k2):
+    return _rotl(k2 * _C2, 33) * _C1
+
+
+@numba.njit(**JIT)
+def _block(h1, h2, mixed1, mixed2):
+    """Mix one 16-byte block, its halves through _mix_k1 and _mix_k2, into the state."""
+    h1 = _rotl(h1 ^ mixed1, 27) + h2
+    h1 = h1 * _U(5) + _N1
+    h2 = _rotl(h2 ^ mixed2, 31) + h1
+    return h1, h2 * _U(5) + _N2
+
+
+@numba.njit(**JIT)
+def _finalize(h1, h2, length):
+    """Mix in the key length, avalanche, and cross-add the halves."""
+    h1 ^= length
+    h2 ^= length
+    h1 += h2
+    h2 += h1
+    h1 = fmix(h1)
+    h2 = fmix(h2)
+    h1 += h2
+    return h1, h2 + h1
+
+
+@numba.njit(**JIT)
+def _window_hashes(codes, starts, n, seed, h1_out, h2_out):
+    for j in range(len(starts)):
+        s = starts[j]
+        h1 = h2 = _U(seed)
+        for b in range(n // 2):
+            h1, h2 = _block(h1, h2, _mix_k1(codes[s + 2 * b]), _mix_k2(codes[s + 2 * b + 1]))
+        if n % 2:  # an 8-byte tail only feeds k1
+            h1 ^= _mix_k1(codes[s + n - 1])
+        h1_out[j], h2_out[j] = _finalize(h1, h2, _U(8 * n))
+
+
+def window_hashes(codes: np.ndarray, starts: np.ndarray, n: int,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h1, h2) of the n-code windows of ``codes`` that begin at ``starts``."""
+    h1 = np.empty(len(starts), dtype=_U)
+    h2 = np.empty(len(starts), dtype=_U)
+    _window_hashes(np.ascontiguousarray(codes, dtype=_U), np.asarray(starts, dtype=np.int64),
+                   n, seed & 0xFFFFFFFF, h1, h2)
     return h1, h2
 
 
 def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(h1, h2) of the ``len(codes) - n + 1`` windows of ``n`` consecutive uint64 codes."""
-    codes = np.ascontiguousarray(codes, dtype=U64)
-    count = len(codes) - n + 1
-    if count <= 0:
-        empty = np.empty(0, dtype=U64)
-        return empty, empty.copy()
-    with np.errstate(over="ignore"):
-        k1_all = _rotl(codes * C1, 31) * C2  # mixing of a code in a block's first half
-        k2_all = _rotl(codes * C2, 33) * C1  # ... and in its second half
-        h1 = np.full(count, seed & 0xFFFFFFFF, dtype=U64)
-        h2 = h1.copy()
-        for j in range(n // 2):
-            h1 ^= k1_all[2 * j : 2 * j + count]
-            h1 = _rotl(h1, 27)
-            h1 += h2
-            h1 = h1 * FIVE + N1
-            h2 ^= k2_all[2 * j + 1 : 2 * j + 1 + count]
-            h2 = _rotl(h2, 31)
-            h2 += h1
-            h2 = h2 * FIVE + N2
-        if n % 2:  # an 8-byte tail: it only feeds k1
-            h1 ^= k1_all[n - 1 : n - 1 + count]
-        return finalize(h1, h2, U64(8 * n))
+    """(h1, h2) of all ``len(codes) - n + 1`` windows of ``n`` consecutive codes."""
+    return window_hashes(codes, np.arange(max(len(codes) - n + 1, 0)), n, seed)
+
+
+@numba.njit(**JIT)
+def _load(buf, start, count):
+    """``count`` (<= 8) bytes of ``buf`` from ``start`` as a little-endian uint64."""
+    v = _U(0)
+    for i in range(count):
+        v |= _U(buf[start + i]) << _U(8 * i)
+    return v
+
+
+@numba.njit(**JIT)
+def _bytes_hash(buf, start, length):
+    """The low half of mmh3.hash128(buf[start:start + length], seed=0)."""
+    h1 = h2 = _U(0)
+    full = length // 16
+    for b in range(full):
+        at = start + 16 * b
+        h1, h2 = _block(h1, h2, _mix_k1(_load(buf, at, 8)), _mix_k2(_load(buf, at + 8, 8)))
+    at, tail = start + 16 * full, length % 16
+    if tail > 8:
+        h2 ^= _mix_k2(_load(buf, at + 8, tail - 8))
+    if tail > 0:
+        h1 ^= _mix_k1(_load(buf, at, min(tail, 8)))
+    return _finalize(h1, h2, _U(length))[0]
+
+
+@numba.njit(**JIT)
+def _word_codes(buf, codes, starts):
+    count, i, size = 0, 0, len(buf)
+    while i < size:
+        if buf[i] == _SPACE:
+            i += 1
+            continue
+        end = i
+        while end < size and buf[end] != _SPACE:
+            end += 1
+        codes[count], starts[count] = _bytes_hash(buf, i, end - i), i
+        count += 1
+        i = end
+    return count
+
+
+def word_codes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
+    by ASCII spaces)."""
+    most = (len(buf) + 1) // 2  # words are at least one byte and one space apart
+    codes = np.empty(most, dtype=_U)
+    starts = np.empty(most, dtype=np.int64)
+    count = _word_codes(buf, codes, starts)
+    return codes[:count], starts[:count]

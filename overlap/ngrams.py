@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from overlap.corpus import Document
-from overlap.murmur import ngram_hashes
+from overlap.murmur import window_hashes
 
-BATCH_BYTES = 1 << 20  # text coded and hashed per vectorized batch
-BATCH_CODES = 1 << 20  # codes hashed per vectorized batch
+BATCH_BYTES = 1 << 20  # text coded and hashed per batch
 
 
 @dataclass
@@ -47,18 +46,8 @@ def segment_hashes(segments: list[np.ndarray], n: int,
     many each segment has. n-grams never cross segments; hashing runs in large batches."""
     lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
     counts = np.maximum(lengths - n + 1, 0)
-    batch_of = np.cumsum(lengths) // BATCH_CODES  # about BATCH_CODES codes per hashing batch
-    cuts = [0, *(np.flatnonzero(np.diff(batch_of)) + 1).tolist(), len(segments)]
-    h1_parts, h2_parts = [], []
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        if counts[lo:hi].any():
-            starts = window_starts(lengths[lo:hi], lengths[lo:hi], n)
-            h1, h2 = ngram_hashes(np.concatenate(segments[lo:hi]), n, seed)
-            h1_parts.append(h1[starts])
-            h2_parts.append(h2[starts])
-    empty = np.empty(0, dtype=np.uint64)
-    h1 = np.concatenate(h1_parts) if h1_parts else empty
-    h2 = np.concatenate(h2_parts) if h2_parts else empty.copy()
+    codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
+    h1, h2 = window_hashes(codes, window_starts(lengths, lengths, n), n, seed)
     return h1, h2, counts
 
 
@@ -138,6 +127,5 @@ class NgramStream:
     def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int) -> Hashes:
         lengths = np.array([len(s) for s in segments], dtype=np.int64)
         starts = window_starts(lengths, np.array(allowed, dtype=np.int64), self.n)
-        h1, h2 = ngram_hashes(np.concatenate(segments), self.n, self.seed)
-        return Hashes(h1[starts], h2[starts], words)
+        return Hashes(*window_hashes(np.concatenate(segments), starts, self.n, self.seed), words)
 

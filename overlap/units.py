@@ -3,7 +3,7 @@
 Both become uint64 codes, one per unit, which ``overlap.murmur`` hashes in windows of n:
 
 * ``words``: a word's code is ``mmh3.hash64(word, seed=0)``'s first half (unsigned), computed for
-  whole batches at once by ``overlap.wordhash``. 64-bit codes make two different words share a
+  whole batches at once by ``overlap.murmur``. 64-bit codes make two different words share a
   code with probability ~2^-64 per pair.
 * ``gpt2``: a token's code is its GPT-2 id. The normalized text is encoded as one string (words
   joined by single spaces), so, as in the paper, the filter holds n-grams of tokens.
@@ -23,7 +23,7 @@ import numpy as np
 
 from common.errors import UserError
 from overlap.normalize import spaced_words, words
-from overlap.wordhash import word_bounds, word_codes
+from overlap.murmur import word_codes
 
 UNITS = ("words", "gpt2")
 
@@ -36,15 +36,14 @@ class WordCoder:
 
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
         """Codes of already normalized words."""
-        return word_codes(np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8))
+        return word_codes(np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8))[0]
 
     def codes_batch(self, texts: list[str],
                     continues: list[bool]) -> tuple[list[np.ndarray], int]:
         """Codes of each text's words, and the number of words."""
         prepared = [spaced_words(t) for t in texts]
         buf = np.frombuffer(" ".join(prepared).encode("utf-8"), dtype=np.uint8)
-        starts, _ = word_bounds(buf)
-        codes = word_codes(buf)
+        codes, starts = word_codes(buf)
         sizes = [len(p.encode("utf-8")) + 1 for p in prepared]
         ends = np.cumsum(sizes) - 1  # byte offset where each document's text ends
         cuts = np.searchsorted(starts, ends)

@@ -1,8 +1,13 @@
 import mmh3
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from overlap.murmur import ngram_hashes
+from overlap.murmur import fmix, ngram_hashes, window_hashes, word_codes
+
+word = st.text(alphabet=st.characters(blacklist_characters=" ", blacklist_categories=("Cs",)),
+               min_size=1, max_size=70)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13])
@@ -26,3 +31,30 @@ def test_short_input_has_no_ngrams():
 def test_seed_changes_hashes():
     codes = np.arange(20, dtype=np.uint64)
     assert not np.array_equal(ngram_hashes(codes, 8, 0)[0], ngram_hashes(codes, 8, 1)[0])
+
+
+def test_window_hashes_are_the_chosen_windows_of_ngram_hashes():
+    codes = np.random.default_rng(5).integers(0, 2**64, 30, dtype=np.uint64)
+    starts = np.array([0, 7, 3, 22])
+    all_h1, all_h2 = ngram_hashes(codes, 8, 9)
+    h1, h2 = window_hashes(codes, starts, 8, 9)
+    assert np.array_equal(h1, all_h1[starts]) and np.array_equal(h2, all_h2[starts])
+
+
+def test_fmix_is_murmurs_finalizer():
+    def reference(v):
+        for mult in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+            v = ((v ^ (v >> 33)) * mult) % 2**64
+        return v ^ (v >> 33)
+    for v in (0, 1, 12345678901234567, 2**64 - 1):
+        assert int(fmix(np.uint64(v))) == reference(v)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(word, max_size=30), st.integers(1, 3), st.integers(0, 2))
+def test_word_codes_equal_mmh3(words, gap, edge):
+    text = " " * edge + (" " * gap).join(words) + " " * edge
+    buf = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    codes, starts = word_codes(buf)
+    assert codes.tolist() == [mmh3.hash64(w, 0, signed=False)[0] for w in words]
+    assert all(buf[s - 1] == 32 for s in starts if s) and all(buf[s] != 32 for s in starts)

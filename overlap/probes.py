@@ -1,0 +1,71 @@
+"""The Bloom filter's probe loops, compiled with numba.
+
+Each n-gram sets or tests k bits at g_i = (a + i·b + i(i-1)/2·c) mod m (``overlap.bloom``). In
+numpy that means materializing a (k, batch) array of positions and touching all k bits even when
+the first probe of an absent n-gram already answers; here each n-gram walks its own probes, with
+g_{i+1} = g_i + d_i and d_{i+1} = d_i + c (mod m), so a position costs two additions and a
+compare, and a query stops at its first zero bit (about two probes for an absent n-gram in a
+filter filled to one half). Every position is below m < 2^63, so no sum overflows.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from overlap.murmur import JIT, fmix
+
+_U = np.uint64
+
+
+@numba.njit(**JIT)
+def _steps(h1: np.uint64, h2: np.uint64, m: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """(b, c) of one n-gram: its first step and the step's increment, both below m."""
+    return h2 % (m - _U(1)) + _U(1), fmix(h1 ^ ((h2 << _U(32)) | (h2 >> _U(32)))) % m
+
+
+@numba.njit(**JIT)
+def _advance(pos: np.uint64, step: np.uint64, c: np.uint64,
+             m: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """The next (position, step): both stay below m, so each sum is below 2m."""
+    pos += step
+    pos = min(pos, pos - m)  # pos - m wraps around above pos when pos < m: branch-free
+    step += c
+    step = min(step, step - m)
+    return pos, step
+
+
+@numba.njit(**JIT)
+def add(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int) -> None:
+    """Set the k bits of every n-gram (h1[j], h2[j])."""
+    mm = _U(m)
+    for j in range(len(h1)):
+        pos = h1[j] % mm
+        step, c = _steps(h1[j], h2[j], mm)
+        for _ in range(k):
+            bits[pos >> _U(3)] |= np.uint8(1) << np.uint8(pos & _U(7))
+            pos, step = _advance(pos, step, c, mm)
+
+
+@numba.njit(**JIT)
+def _is_set(bits: np.ndarray, pos: np.uint64) -> bool:
+    return (bits[pos >> _U(3)] >> np.uint8(pos & _U(7))) & np.uint8(1) != 0
+
+
+@numba.njit(**JIT)
+def contains(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int,
+             out: np.ndarray) -> None:
+    """out[j] = whether all k bits of n-gram j are set. A query stops at its first zero bit,
+    and b and c (two divisions) are only computed for the half that passes the first probe."""
+    mm = _U(m)
+    for j in range(len(h1)):
+        pos = h1[j] % mm
+        found = _is_set(bits, pos)
+        if found:
+            step, c = _steps(h1[j], h2[j], mm)
+            for _ in range(k - 1):
+                pos, step = _advance(pos, step, c, mm)
+                if not _is_set(bits, pos):
+                    found = False
+                    break
+        out[j] = found

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -88,8 +89,17 @@ def exact_capacity(distinct: int) -> int:
 
 
 def _fill(bloom: BloomFilter, hashes) -> None:
-    for h in hashes:
-        bloom.add(h.h1, h.h2)
+    """Insert each batch on a writer thread while the next one is produced: the compiled
+    insert releases the GIL, so reading and inserting run on two cores. One batch at a time
+    is in flight, and one thread writes the filter."""
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending = None
+        for h in hashes:
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(bloom.add, h.h1, h.h2)
+        if pending is not None:
+            pending.result()
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:

@@ -6,8 +6,8 @@ Two keys are hashed, both bit-for-bit equal to the mmh3 library (the tests check
   split into the low (h1) and high (h2) 64-bit halves;
 * a word (the ``words`` unit's code): the low half of ``mmh3.hash128(word_utf8, 0)``.
 
-One compiled loop per key costs a few nanoseconds; the numpy formulation this replaces needed
-~80 whole-array passes per batch and a gather of the windows to keep.
+A key costs about ten nanoseconds; ``overlap.ngrams`` runs ``ngram_hash`` over all windows of
+a batch in one compiled loop.
 """
 
 from __future__ import annotations
@@ -73,30 +73,15 @@ def _finalize(h1, h2, length):
 
 
 @numba.njit(**JIT)
-def _window_hashes(codes, starts, n, seed, h1_out, h2_out):
-    for j in range(len(starts)):
-        s = starts[j]
-        h1 = h2 = _U(seed)
-        for b in range(n // 2):
-            h1, h2 = _block(h1, h2, _mix_k1(codes[s + 2 * b]), _mix_k2(codes[s + 2 * b + 1]))
-        if n % 2:  # an 8-byte tail only feeds k1
-            h1 ^= _mix_k1(codes[s + n - 1])
-        h1_out[j], h2_out[j] = _finalize(h1, h2, _U(8 * n))
-
-
-def window_hashes(codes: np.ndarray, starts: np.ndarray, n: int,
-                  seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(h1, h2) of the n-code windows of ``codes`` that begin at ``starts``."""
-    h1 = np.empty(len(starts), dtype=_U)
-    h2 = np.empty(len(starts), dtype=_U)
-    _window_hashes(np.ascontiguousarray(codes, dtype=_U), np.asarray(starts, dtype=np.int64),
-                   n, seed & 0xFFFFFFFF, h1, h2)
-    return h1, h2
-
-
-def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(h1, h2) of all ``len(codes) - n + 1`` windows of ``n`` consecutive codes."""
-    return window_hashes(codes, np.arange(max(len(codes) - n + 1, 0)), n, seed)
+def ngram_hash(codes, start, n, seed):
+    """(h1, h2) of the n codes from ``start``: mmh3.hash128 of their little-endian bytes."""
+    h1 = h2 = _U(seed & 0xFFFFFFFF)
+    for b in range(n // 2):
+        i = start + 2 * b
+        h1, h2 = _block(h1, h2, _mix_k1(codes[i]), _mix_k2(codes[i + 1]))
+    if n % 2:  # an 8-byte tail only feeds k1
+        h1 ^= _mix_k1(codes[start + n - 1])
+    return _finalize(h1, h2, _U(8 * n))
 
 
 @numba.njit(**JIT)

@@ -12,10 +12,11 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from overlap.corpus import Document
-from overlap.murmur import window_hashes
+from overlap.murmur import JIT, ngram_hash
 
 BATCH_BYTES = 1 << 20  # text coded and hashed per batch
 
@@ -27,28 +28,42 @@ class Hashes:
     words: int  # normalized words read for these n-grams
 
 
-def window_starts(lengths: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-    """Start offsets, in the concatenation of segments, of the windows to keep.
-
-    Segment j has ``lengths[j]`` codes and keeps its first ``allowed[j]`` complete windows.
-    """
+@numba.njit(**JIT)
+def _window_hashes(codes, lengths, allowed, n, seed):
+    """Hashes of the first ``allowed[j]`` complete windows of each segment j of ``codes``."""
     counts = np.minimum(np.maximum(lengths - n + 1, 0), allowed)
-    offsets = np.cumsum(lengths) - lengths
-    total = int(counts.sum())
-    seg_of = np.repeat(np.arange(len(lengths)), counts)
-    first_of_seg = np.cumsum(counts) - counts
-    return offsets[seg_of] + (np.arange(total) - first_of_seg[seg_of])
+    h1 = np.empty(counts.sum(), dtype=np.uint64)
+    h2 = np.empty_like(h1)
+    offset = out = 0
+    for j in range(len(lengths)):
+        for w in range(counts[j]):
+            h1[out], h2[out] = ngram_hash(codes, offset + w, n, seed)
+            out += 1
+        offset += lengths[j]
+    return h1, h2
+
+
+def window_hashes(segments: list[np.ndarray], allowed: np.ndarray, n: int,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h1, h2) of the n-grams of each segment, concatenated in order; segment j keeps its
+    first ``allowed[j]`` complete windows. n-grams never cross segments."""
+    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
+    codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
+    return _window_hashes(codes.astype(np.uint64, copy=False), lengths,
+                          np.asarray(allowed, dtype=np.int64), n, seed)
 
 
 def segment_hashes(segments: list[np.ndarray], n: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(h1, h2, counts): the n-gram hashes of every segment, concatenated in order, and how
-    many each segment has. n-grams never cross segments; hashing runs in large batches."""
+    many each segment has."""
     lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
-    counts = np.maximum(lengths - n + 1, 0)
-    codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
-    h1, h2 = window_hashes(codes, window_starts(lengths, lengths, n), n, seed)
-    return h1, h2, counts
+    return (*window_hashes(segments, lengths, n, seed), np.maximum(lengths - n + 1, 0))
+
+
+def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h1, h2) of all ``len(codes) - n + 1`` windows of ``n`` consecutive codes."""
+    return window_hashes([codes], np.array([len(codes)]), n, seed)
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:
@@ -125,7 +140,5 @@ class NgramStream:
         yield self._hash([np.concatenate([carry, *tail])], [len(carry)], 0)
 
     def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int) -> Hashes:
-        lengths = np.array([len(s) for s in segments], dtype=np.int64)
-        starts = window_starts(lengths, np.array(allowed, dtype=np.int64), self.n)
-        return Hashes(*window_hashes(np.concatenate(segments), starts, self.n, self.seed), words)
+        return Hashes(*window_hashes(segments, np.array(allowed), self.n, self.seed), words)
 

@@ -3,9 +3,10 @@
 Each n-gram sets or tests k bits at g_i = (a + i·b + i(i-1)/2·c) mod m (``overlap.bloom``). In
 numpy that means materializing a (k, batch) array of positions and touching all k bits even when
 the first probe of an absent n-gram already answers; here each n-gram walks its own probes, with
-g_{i+1} = g_i + d_i and d_{i+1} = d_i + c (mod m), so a position costs two additions and a
-compare, and a query stops at its first zero bit (about two probes for an absent n-gram in a
-filter filled to one half). Every position is below m < 2^63, so no sum overflows.
+g_{i+1} = g_i + d_i and d_{i+1} = d_i + c (mod m), so a position costs two additions and two
+branch-free compares, and a query stops early once it meets a zero bit. Every position is below
+m < 2^63, so no sum overflows. The loops release the GIL (``nogil``), so the build fills the
+filter on one thread while another reads and hashes the next batch.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from overlap.murmur import JIT, fmix
 
 _U = np.uint64
+LEAD = 4  # probes every query tests before it may stop early
 
 
 @numba.njit(**JIT)
@@ -55,17 +57,28 @@ def _is_set(bits: np.ndarray, pos: np.uint64) -> bool:
 @numba.njit(**JIT)
 def contains(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int,
              out: np.ndarray) -> None:
-    """out[j] = whether all k bits of n-gram j are set. A query stops at its first zero bit,
-    and b and c (two divisions) are only computed for the half that passes the first probe."""
+    """out[j] = whether all k bits of n-gram j are set.
+
+    A first pass tests the first LEAD probes of every n-gram without branching, so the CPU
+    overlaps their memory reads across n-grams; only the few that pass (one in 2^LEAD when
+    the filter is half full) are walked on, stopping at their first zero bit."""
     mm = _U(m)
+    lead = min(LEAD, k)
     for j in range(len(h1)):
         pos = h1[j] % mm
+        step, c = _steps(h1[j], h2[j], mm)
         found = _is_set(bits, pos)
-        if found:
-            step, c = _steps(h1[j], h2[j], mm)
-            for _ in range(k - 1):
-                pos, step = _advance(pos, step, c, mm)
-                if not _is_set(bits, pos):
-                    found = False
-                    break
+        for _ in range(lead - 1):
+            pos, step = _advance(pos, step, c, mm)
+            found &= _is_set(bits, pos)
         out[j] = found
+    for j in range(len(h1)):
+        if not out[j]:
+            continue
+        pos = h1[j] % mm
+        step, c = _steps(h1[j], h2[j], mm)
+        for i in range(1, k):
+            pos, step = _advance(pos, step, c, mm)
+            if i >= lead and not _is_set(bits, pos):
+                out[j] = False
+                break

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from overlap.normalize import spaced_words, words
 from overlap.murmur import word_codes
+from overlap.normalize import spaced_words, words
 
 UNITS = ("words", "gpt2")
 

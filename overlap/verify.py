@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from overlap.bloom import BloomFilter
-from overlap.murmur import ngram_hashes
+from overlap.ngrams import ngram_hashes
 
 GPT2_VOCAB = 50257
 _BATCH = 1 << 20

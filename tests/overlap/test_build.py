@@ -9,7 +9,7 @@ from pybloom_live import BloomFilter as PyBloom
 from common.errors import UserError
 from overlap.build import BuildOptions, build_filter
 from overlap.filters import open_filter
-from overlap.murmur import ngram_hashes
+from overlap.ngrams import ngram_hashes
 from overlap.normalize import words
 from overlap.units import make_coder
 

@@ -14,7 +14,7 @@ from common.paths import REPO_ROOT
 from model.tokenizer import load_gpt2
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.examples import ExampleOverlap, measure_texts, summarize
-from overlap.murmur import ngram_hashes
+from overlap.ngrams import ngram_hashes
 from overlap.normalize import NORMALIZER_VERSION, normalize, words
 from overlap.spans import SpanCoder, aligned_word_spans, merge_spans
 

@@ -1,6 +1,7 @@
+import mmh3
 import numpy as np
 
-from overlap.ngrams import count_distinct, unique_pairs, window_starts
+from overlap.ngrams import count_distinct, ngram_hashes, segment_hashes, unique_pairs, window_hashes
 
 
 def test_count_distinct_equals_a_python_set():
@@ -12,7 +13,24 @@ def test_count_distinct_equals_a_python_set():
     assert count_distinct(pairs[:0]) == 0
 
 
-def test_window_starts_keep_windows_inside_segments():
+def mmh3_of(codes):
+    return mmh3.hash128(np.asarray(codes, dtype="<u8").tobytes(), 3, signed=False)
+
+
+def test_window_hashes_keep_windows_inside_segments():
     # segments of 10, 3 and 9 codes; the last keeps only its first 2 windows (a lookahead)
-    starts = window_starts(np.array([10, 3, 9]), np.array([10, 3, 2]), 4)
-    assert starts.tolist() == [0, 1, 2, 3, 4, 5, 6, 13, 14]
+    segments = [np.arange(10, dtype=np.uint64) + 100 * j for j, _ in enumerate((10, 3, 9))]
+    segments[1], segments[2] = segments[1][:3], segments[2][:9]
+    h1, h2 = window_hashes(segments, np.array([10, 3, 2]), 4, 3)
+    expected = [mmh3_of(segments[0][i : i + 4]) for i in range(7)]
+    expected += [mmh3_of(segments[2][i : i + 4]) for i in range(2)]
+    assert [int(a) | (int(b) << 64) for a, b in zip(h1, h2, strict=True)] == expected
+
+
+def test_segment_hashes_count_windows_per_segment():
+    segments = [np.arange(n, dtype=np.uint64) for n in (5, 0, 2, 9)]
+    h1, h2, counts = segment_hashes(segments, 3, 0)
+    assert counts.tolist() == [3, 0, 0, 7] and len(h1) == len(h2) == 10
+    all1, _ = ngram_hashes(segments[3], 3, 0)
+    assert np.array_equal(h1[3:], all1)
+    assert len(ngram_hashes(np.arange(2, dtype=np.uint64), 3, 0)[0]) == 0

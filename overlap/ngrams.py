@@ -12,11 +12,10 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from overlap import murmur
 from overlap.corpus import Document
-from overlap.murmur import JIT, ngram_hash
 
 BATCH_BYTES = 1 << 20  # text coded and hashed per batch
 
@@ -28,29 +27,14 @@ class Hashes:
     words: int  # normalized words read for these n-grams
 
 
-@numba.njit(**JIT)
-def _window_hashes(codes, lengths, allowed, n, seed):
-    """Hashes of the first ``allowed[j]`` complete windows of each segment j of ``codes``."""
-    counts = np.minimum(np.maximum(lengths - n + 1, 0), allowed)
-    h1 = np.empty(counts.sum(), dtype=np.uint64)
-    h2 = np.empty_like(h1)
-    offset = out = 0
-    for j in range(len(lengths)):
-        for w in range(counts[j]):
-            h1[out], h2[out] = ngram_hash(codes, offset + w, n, seed)
-            out += 1
-        offset += lengths[j]
-    return h1, h2
-
-
 def window_hashes(segments: list[np.ndarray], allowed: np.ndarray, n: int,
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(h1, h2) of the n-grams of each segment, concatenated in order; segment j keeps its
     first ``allowed[j]`` complete windows. n-grams never cross segments."""
     lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
     codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
-    return _window_hashes(codes.astype(np.uint64, copy=False), lengths,
-                          np.asarray(allowed, dtype=np.int64), n, seed)
+    return murmur.window_hashes(codes.astype(np.uint64, copy=False), lengths,
+                                np.asarray(allowed, dtype=np.int64), n, seed)
 
 
 def segment_hashes(segments: list[np.ndarray], n: int,

@@ -128,8 +128,8 @@ def table(rows: list[dict], scaling: dict) -> str:
     for r in rows:
         u, mb, ng, q = r["unit"], r["corpus_mb"], r["ngrams"], r["query_ngrams"]
         ours, py = r["ours_build_s"], r["pybloom_build_s"]
-        add(u, "build, MB/s (1 process)", f"{mb / ours:.2f}", f"{mb / py:.2f}", f"{py / ours:.1f}x")
-        add(u, "build, n-grams/s (1 process)", f"{ng / ours:,.0f}", f"{ng / py:,.0f}")
+        add(u, "build, MB/s (1 worker)", f"{mb / ours:.2f}", f"{mb / py:.2f}", f"{py / ours:.1f}x")
+        add(u, "build, n-grams/s (1 worker)", f"{ng / ours:,.0f}", f"{ng / py:,.0f}")
         for kind, label in (("end_to_end", "query from text"), ("lookup", "query lookups")):
             o, p = r[f"ours_query_{kind}_s"], r[f"pybloom_query_{kind}_s"]
             add(u, f"{label}, n-grams/s", f"{q / o:,.0f}", f"{q / p:,.0f}", f"{p / o:.1f}x")

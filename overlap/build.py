@@ -134,9 +134,10 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more {opts.unit}; "
                         "nothing was written")
 
-    achieved = bloom.estimated_fpr()
+    figures = bloom.stats()  # one pass over the bits: they may be gigabytes
+    achieved = figures["estimated_fpr"]
     if achieved > opts.fpr * FPR_SLACK:
-        needed = math.ceil(min(bloom.estimated_count(), first.ngrams) * 1.1)
+        needed = math.ceil(min(figures["estimated_distinct"], first.ngrams) * 1.1)
         if opts.capacity is not None:
             raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
                             f"{achieved:.3g} > target {opts.fpr:g}; use --capacity {needed} or "
@@ -146,6 +147,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         bloom = BloomFilter(filter_params(opts, needed, tokenizer))
         passes += 1
         _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"))
+        figures = bloom.stats()
     bloom.save(out)
 
     stats = first.stats
@@ -158,7 +160,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         "bytes": stats.bytes,
         "words": first.words,
         "ngrams": first.ngrams,
-        **bloom.stats(),
+        **figures,
         "params": asdict(bloom.params),
         "passes": passes,
         "skipped_files": stats.skipped_files + scan.skipped_files,

@@ -116,9 +116,11 @@ def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Pat
 
 
 def plan_tasks(files: list[Path], workers: int = 1) -> list[Task]:
-    """Cut plain ``.txt``/``.jsonl`` files into byte ranges: ~4 per worker, 1-64 MiB each."""
+    """Cut plain ``.txt``/``.jsonl`` files into byte ranges: ~4 per worker, 1-64 MiB each
+    (64 MiB for one worker: it gains nothing from small ranges, and a range's reading and
+    coding only overlap across its batches)."""
     total = sum(p.stat().st_size for p in files)
-    range_bytes = min(max(total // (4 * workers), 1 << 20), 64 << 20)
+    range_bytes = min(max(total // (4 * workers), 1 << 20), 64 << 20) if workers > 1 else 64 << 20
     tasks = []
     for p in files:
         fmt = file_format(p)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from overlap import murmur
 from overlap.corpus import Document
+from overlap.units import Coder
 
-BATCH_BYTES = 1 << 20  # text coded and hashed per batch
+BATCH_BYTES = 1 << 18  # text coded and hashed per batch
 
 
 @dataclass
@@ -73,35 +75,53 @@ def count_distinct(pairs: np.ndarray) -> int:
 
 
 class NgramStream:
-    """Hashes of the n-grams of a stream of documents, handed out in batches."""
+    """Hashes of the n-grams of a stream of documents, handed out in batches.
 
-    def __init__(self, coder, n: int, seed: int):
+    Two threads share the work: the caller's thread reads and normalizes batch i + 1 (Python)
+    while a coding thread codes and hashes batch i (compiled code and tiktoken, which release
+    the GIL). Batches are coded in order, one at a time, so carries between them stay exact.
+    """
+
+    def __init__(self, coder: Coder, n: int, seed: int):
         self.coder, self.n, self.seed = coder, n, seed
         self._carry = np.empty(0, dtype=np.uint64)
+        self._lookahead: Document | None = None
 
     def hashes(self, docs: Iterable[Document]) -> Iterator[Hashes]:
-        self._carry = self._carry[:0]
+        self._carry, self._lookahead = self._carry[:0], None
+        docs = iter(docs)
+        with ThreadPoolExecutor(max_workers=1) as coding:
+            pending = None
+            for batch in self._batches(docs):
+                prepared = self.coder.prepare([d.text for d in batch])
+                job = coding.submit(self._code, batch, prepared)
+                if pending is not None:
+                    yield pending.result()
+                pending = job
+            if pending is not None:
+                yield pending.result()
+        if self._lookahead is not None:
+            yield from self._finish_range(self._lookahead, docs)
+
+    def _batches(self, docs: Iterator[Document]) -> Iterator[list[Document]]:
+        """Batches of about BATCH_BYTES; a lookahead piece ends them and is kept aside."""
         batch: list[Document] = []
         size = 0
         for doc in docs:
             if doc.lookahead:
-                yield from self._flush(batch)
-                batch, size = [], 0
-                yield from self._finish_range(doc, docs)
+                self._lookahead = doc
                 break
             batch.append(doc)
             size += len(doc.text)
             if size >= BATCH_BYTES:
-                yield from self._flush(batch)
+                yield batch
                 batch, size = [], 0
-        yield from self._flush(batch)
+        if batch:
+            yield batch
 
-    def _flush(self, batch: list[Document]) -> Iterator[Hashes]:
-        if not batch:
-            return
+    def _code(self, batch: list[Document], prepared: list[str]) -> Hashes:
         n = self.n
-        all_codes, words = self.coder.codes_batch([d.text for d in batch],
-                                                  [d.continues for d in batch])
+        all_codes, words = self.coder.encode(prepared, [d.continues for d in batch])
         segments, allowed = [], []
         for doc, codes in zip(batch, all_codes, strict=True):
             if doc.continues:
@@ -109,7 +129,7 @@ class NgramStream:
             segments.append(codes)
             allowed.append(len(codes))
             self._carry = codes[max(len(codes) - n + 1, 0) :] if n > 1 else codes[:0]
-        yield self._hash(segments, allowed, words)
+        return self._hash(segments, allowed, words)
 
     def _finish_range(self, first: Document, rest: Iterable[Document]) -> Iterator[Hashes]:
         """Windows starting in a range's last n - 1 codes, completed from the lookahead text."""
@@ -125,4 +145,3 @@ class NgramStream:
 
     def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int) -> Hashes:
         return Hashes(*window_hashes(segments, np.array(allowed), self.n, self.seed), words)
-

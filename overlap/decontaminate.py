@@ -38,7 +38,7 @@ from overlap.spans import SpanCoder, merge_spans, window_spans
 
 REPORT_NAME = ".decontamination.json"
 DOCUMENTS_NAME = ".decontamination.documents.jsonl"
-BATCH_CHARS = 4 << 20  # document text coded and hashed per vectorized batch
+BATCH_CHARS = 4 << 20  # document text coded and hashed per batch
 
 
 @dataclass

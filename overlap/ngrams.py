@@ -1,4 +1,4 @@
-"""From documents to n-gram hashes: normalize, code, window, hash — in large vectorized batches.
+"""From documents to n-gram hashes: normalize, code, window, hash — in batches, on two threads.
 
 ``NgramStream`` takes the documents of one reading task in order and hands back (h1, h2) hash
 arrays of every n-gram that lies inside one document. Pieces of a long document are joined by

@@ -28,7 +28,7 @@ from common.progress import log
 TEXT_FORMATS = (".txt", ".jsonl", ".json")
 COMPRESSIONS = (".gz", ".zst")
 _MAX_REPORTED = 10  # problems logged one by one; the rest are only counted
-PIECE_BYTES = 4 << 20  # long .txt documents are read in pieces of this size
+PIECE_BYTES = 1 << 18  # long .txt documents are read in pieces of this size (one batch)
 
 
 @dataclass

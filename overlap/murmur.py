@@ -120,7 +120,13 @@ def _bytes_hash(buf, start, length):
 
 
 @numba.njit(**JIT)
-def _word_codes(buf, codes, starts):
+def _word_codes(buf):
+    """Two passes, counting words and then hashing them, so the outputs are exactly sized."""
+    count = 0
+    for i in range(len(buf)):
+        count += buf[i] != _SPACE and (i == 0 or buf[i - 1] == _SPACE)
+    codes = np.empty(count, dtype=_U)
+    starts = np.empty(count, dtype=np.int64)
     count, i, size = 0, 0, len(buf)
     while i < size:
         if buf[i] == _SPACE:
@@ -132,14 +138,10 @@ def _word_codes(buf, codes, starts):
         codes[count], starts[count] = _bytes_hash(buf, i, end - i), i
         count += 1
         i = end
-    return count
+    return codes, starts
 
 
 def word_codes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
     by ASCII spaces)."""
-    most = (len(buf) + 1) // 2  # words are at least one byte and one space apart
-    codes = np.empty(most, dtype=_U)
-    starts = np.empty(most, dtype=np.int64)
-    count = _word_codes(buf, codes, starts)
-    return codes[:count], starts[:count]
+    return _word_codes(buf)

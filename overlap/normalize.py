@@ -81,33 +81,28 @@ def _fold(text: str) -> str:
     return _fold_unicode(_nfkc(text).lower())
 
 
-def _unicode_words(text: str) -> list[str]:
-    return _fold(text).split()
+def spaced_words(text: str) -> str:
+    """The normalized words separated by one or more spaces: ``normalize`` minus the joining
+    (the ``words`` unit's codes only need the word boundaries, so it never splits).
+
+    Folding is repeated until the text no longer changes, which makes normalization idempotent
+    (NFKC, then lower-casing, can produce characters that NFKC changes again); ASCII output is
+    already there.
+    """
+    folded = _fold(text)
+    for _ in range(_MAX_ROUNDS):
+        if folded.isascii():
+            return folded
+        again = _fold(folded)
+        if again == folded:
+            return folded
+        folded = again
+    return folded
 
 
 def words(text: str) -> list[str]:
     """The normalized words of ``text``."""
-    if text.isascii():
-        return text.lower().translate(_TABLE).split()
-    out = _unicode_words(text)
-    if " ".join(out).isascii():  # ASCII words are already a fixed point
-        return out
-    for _ in range(_MAX_ROUNDS):  # reach the fixed point that makes normalize idempotent
-        again = _unicode_words(" ".join(out))
-        if again == out:
-            break
-        out = again
-    return out
-
-
-def spaced_words(text: str) -> str:
-    """The normalized words separated by one or more spaces: ``normalize`` minus the joining.
-
-    For ASCII text this skips splitting into Python strings, which is what makes the ``words``
-    unit fast; word codes only need the boundaries.
-    """
-    folded = _fold(text)
-    return folded if folded.isascii() else " ".join(words(text))
+    return spaced_words(text).split()
 
 
 def normalize(text: str) -> str:

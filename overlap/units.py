@@ -17,6 +17,7 @@ are broken across lines (LAMBADA passages, WikiText paragraphs) still match.
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +29,26 @@ from overlap.normalize import normalize, spaced_words
 UNITS = ("words", "gpt2")
 
 
-class Coder:
+class Coder(ABC):
     """Texts to unit codes in two steps, so that a pipeline can overlap them: ``prepare``
     normalizes (Python, holds the GIL) and ``encode`` codes (compiled code or tiktoken, both
     release the GIL)."""
 
+    unit: str
+    tokenizer: str  # identity of the tokenizer ("" for words), recorded in filters
+
+    @abstractmethod
     def prepare(self, texts: list[str]) -> list[str]:
         """Each text's normalized words, separated by spaces."""
-        raise NotImplementedError
 
+    @abstractmethod
     def encode(self, prepared: list[str],
                continues: list[bool]) -> tuple[list[np.ndarray], int]:
         """Codes of each prepared text, and the number of words."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
+        """Codes of already normalized words."""
 
     def codes_batch(self, texts: list[str],
                     continues: list[bool]) -> tuple[list[np.ndarray], int]:

@@ -27,7 +27,8 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
                    help="n-gram unit: normalized words or GPT-2 tokens (default words)")
     p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
     p.add_argument("--capacity", type=int, help="distinct n-grams to size for (default: count)")
-    p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="hashing processes (default: cores - 1; one fills the filter)")
     p.add_argument("--seed", type=int, default=0, help="hash seed (a filter parameter)")
     p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")

@@ -110,13 +110,26 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
 
 
 def bench_workers(corpus: Path, tmp: Path) -> dict:
-    times = {}
-    for workers in (1, 2):
-        times[workers], summary = timed(lambda w=workers: build_filter(
-            corpus, tmp / f"w{w}.bloom", BuildOptions(workers=w, capacity=5_000_000)))
-        mb = summary["bytes"] / 1e6
-    return {"corpus_mb": mb, "one_worker_s": times[1], "two_workers_s": times[2],
-            "speedup": times[1] / times[2]}
+    """1 vs 2 worker processes, and the default build pinned to one core vs on all cores."""
+    def build(workers: int = 0) -> dict:
+        return build_filter(corpus, tmp / "w.bloom",
+                            BuildOptions(workers=workers, capacity=5_000_000))
+
+    times = {w: timed(lambda w=w: build(w))[0] for w in (1, 2)}
+    summary = build()
+    out = {"corpus_mb": summary["bytes"] / 1e6, "one_worker_s": times[1],
+           "two_workers_s": times[2], "speedup": times[1] / times[2]}
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: no core pinning
+        return out
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})  # threads and processes started later inherit it
+    try:
+        one_core = timed(build)[0]
+    finally:
+        os.sched_setaffinity(0, cores)
+    all_cores = timed(build)[0]
+    return {**out, "cores": len(cores), "one_core_s": one_core, "all_cores_s": all_cores,
+            "core_speedup": one_core / all_cores}
 
 
 def table(rows: list[dict], scaling: dict) -> str:
@@ -138,9 +151,14 @@ def table(rows: list[dict], scaling: dict) -> str:
         add(u, "read+normalize+tokenize, s", f"{r['read_floor_s']:.2f}", "",
             f"build = {ours / r['read_floor_s']:.2f}x")
         add(u, "bits per element at 1e-8", f"{r['bits_per_element']:.2f}")
-    add("words", f"build, 1 -> 2 workers ({scaling['corpus_mb']:.0f} MB)",
+    mb = f"{scaling['corpus_mb']:.0f} MB"
+    add("words", f"build, 1 -> 2 workers ({mb})",
         f"{scaling['one_worker_s']:.2f} s -> {scaling['two_workers_s']:.2f} s", "",
         f"{scaling['speedup']:.2f}x")
+    if "cores" in scaling:
+        add("words", f"build, 1 core -> {scaling['cores']} cores ({mb}, default workers)",
+            f"{scaling['one_core_s']:.2f} s -> {scaling['all_cores_s']:.2f} s", "",
+            f"{scaling['core_speedup']:.2f}x")
     return "\n".join(lines)
 
 

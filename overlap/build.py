@@ -12,7 +12,6 @@ fill ratio, is checked against the target: an automatic size that fell short is 
 from __future__ import annotations
 
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -27,7 +26,7 @@ from overlap.corpus import CorpusStats, corpus_files, plan_tasks
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import count_distinct
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.pipeline import HashRun, HashSpec
+from overlap.pipeline import HashRun, HashSpec, default_workers
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
@@ -41,7 +40,7 @@ class BuildOptions:
     unit: str = "words"
     fpr: float = 1e-8
     capacity: int | None = None
-    workers: int = 0  # 0: all cores
+    workers: int = 0  # 0: overlap.pipeline.default_workers()
     seed: int = 0
     text_field: str = "text"
     gpt2_vocab: str | None = None
@@ -90,8 +89,8 @@ def exact_capacity(distinct: int) -> int:
 
 def _fill(bloom: BloomFilter, hashes) -> None:
     """Insert each batch on a writer thread while the next one is produced: the compiled
-    insert releases the GIL, so reading and inserting run on two cores. One batch at a time
-    is in flight, and one thread writes the filter."""
+    insert releases the GIL. One batch at a time is in flight, and one thread writes the
+    filter."""
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending = None
         for h in hashes:
@@ -111,7 +110,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
 
         return build_scaled(corpus, out, opts)
     start = time.perf_counter()
-    workers = opts.workers or os.cpu_count() or 1
+    workers = opts.workers or default_workers()
     tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
     scan = CorpusStats()
     tasks = plan_tasks(corpus_files(corpus, scan), workers)

@@ -8,6 +8,7 @@ the filter, so memory is the filter plus a few batches, not one filter per worke
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,20 @@ class HashSpec:
     seed: int = 0
     text_field: str = "text"
     gpt2_vocab: str | None = None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Hashing processes when none are asked for: one per core but one, the core that the
+    parent's writer thread keeps busy filling the filter. (On 2 cores one worker, whose own
+    two threads already use both, builds faster than two.)"""
+    return max(usable_cores() - 1, 1)
 
 
 def task_bytes(task: Task) -> int:

@@ -23,11 +23,17 @@ import numpy as np  # noqa: E402
 from pybloom_live import BloomFilter as PyBloom  # noqa: E402
 
 from common.paths import shared_data_dir  # noqa: E402
+from overlap.bloom import BloomFilter  # noqa: E402
 from overlap.build import BuildOptions, build_filter  # noqa: E402
-from overlap.corpus import iter_documents  # noqa: E402
+from overlap.corpus import (  # noqa: E402
+    corpus_files,
+    iter_documents,  # noqa: E402
+    plan_tasks,
+)
 from overlap.filters import open_filter  # noqa: E402
 from overlap.ngrams import segment_hashes  # noqa: E402
 from overlap.normalize import words  # noqa: E402
+from overlap.pipeline import HashRun, HashSpec  # noqa: E402
 from overlap.units import make_coder  # noqa: E402
 
 N, FPR = 8, 1e-8
@@ -92,6 +98,9 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
     bloom = open_filter(out)
     q_codes, codes = timed(lambda: our_codes(queries, unit))
     q_look, found = timed(lambda: bloom.contains(*segment_hashes(codes, N, 0)[:2]))
+    q_hash, (h1, h2, _) = timed(lambda: segment_hashes(codes, N, 0))
+    fresh = BloomFilter(bloom.params)
+    q_insert = timed(lambda: fresh.add(h1, h2))[0]
     q_end = q_codes + q_look
     keys = ngram_keys(queries, unit)
     p_look, p_found = timed(lambda: [k in reference for k in keys])
@@ -104,6 +113,8 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
         "ours_query_end_to_end_s": q_end, "ours_query_lookup_s": q_look,
         "pybloom_query_end_to_end_s": p_look + p_keys, "pybloom_query_lookup_s": p_look,
         "bits_per_element": s1["bits_per_element"],
+        "ns_hash": q_hash / len(h1) * 1e9, "ns_insert": q_insert / len(h1) * 1e9,
+        "ns_lookup": (q_look - q_hash) / len(h1) * 1e9,
         "answers_differ": int(np.sum(found != np.array(p_found))),
         "found": int(found.sum()),
     }
@@ -117,8 +128,15 @@ def bench_workers(corpus: Path, tmp: Path) -> dict:
 
     times = {w: timed(lambda w=w: build(w))[0] for w in (1, 2)}
     summary = build()
+    batches = list(HashRun(plan_tasks(corpus_files(corpus), 1), HashSpec(), 1))
+    h1, h2 = (np.concatenate([getattr(b, h) for b in batches]) for h in ("h1", "h2"))
+    bloom = open_filter(tmp / "w.bloom")
+    fresh = BloomFilter(bloom.params)
+    insert = timed(lambda: fresh.add(h1, h2))[0]
     out = {"corpus_mb": summary["bytes"] / 1e6, "one_worker_s": times[1],
-           "two_workers_s": times[2], "speedup": times[1] / times[2]}
+           "two_workers_s": times[2], "speedup": times[1] / times[2],
+           "filter_mb": len(bloom.bits) / 1e6, "insert_s": insert,
+           "ns_insert": insert / len(h1) * 1e9}
     if not hasattr(os, "sched_setaffinity"):  # not Linux: no core pinning
         return out
     cores = os.sched_getaffinity(0)
@@ -151,7 +169,11 @@ def table(rows: list[dict], scaling: dict) -> str:
         add(u, "read+normalize+tokenize, s", f"{r['read_floor_s']:.2f}", "",
             f"build = {ours / r['read_floor_s']:.2f}x")
         add(u, "bits per element at 1e-8", f"{r['bits_per_element']:.2f}")
+        add(u, "ns per query n-gram: hash / lookup / insert",
+            f"{r['ns_hash']:.0f} / {r['ns_lookup']:.0f} / {r['ns_insert']:.0f}")
     mb = f"{scaling['corpus_mb']:.0f} MB"
+    add("words", f"insert into its {scaling['filter_mb']:.0f} MB filter, ns per n-gram (s)",
+        f"{scaling['ns_insert']:.0f} ({scaling['insert_s']:.2f} s)")
     add("words", f"build, 1 -> 2 workers ({mb})",
         f"{scaling['one_worker_s']:.2f} s -> {scaling['two_workers_s']:.2f} s", "",
         f"{scaling['speedup']:.2f}x")

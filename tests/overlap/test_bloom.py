@@ -25,23 +25,43 @@ def test_sizing_matches_the_paper_arithmetic():
     assert 38.33 < p.m / 1_000_000 < 38.35
 
 
+def fmix64(x):  # MurmurHash3's finalizer
+    for shift, mult in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53), (33, None)):
+        x ^= x >> shift
+        x = x * mult % 2**64 if mult else x
+    return x
+
+
+def documented_positions(x1: int, x2: int, m: int, k: int) -> list[int]:
+    """The probe positions the module docstring promises, in plain Python integers."""
+    a, b = x1 % m, 1 + x2 % (m - 1)
+    c = fmix64(x1 ^ (((x2 << 32) | (x2 >> 32)) % 2**64)) % m
+    return [(a + i * b + i * (i - 1) // 2 * c) % m for i in range(k)]
+
+
 def test_probe_positions_follow_the_documented_scheme():
     bloom = BloomFilter(FilterParams.sized(1000, 1e-3, **META))
     h1, h2 = random_hashes(1, 0)
     bloom.add(h1, h2)
     m = bloom.params.m
-    def fmix64(x):  # MurmurHash3's finalizer
-        for shift, mult in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53), (33, None)):
-            x ^= x >> shift
-            x = x * mult % 2**64 if mult else x
-        return x
-
-    x1, x2 = int(h1[0]), int(h2[0])
-    a, b = x1 % m, 1 + x2 % (m - 1)
-    c = fmix64(x1 ^ (((x2 << 32) | (x2 >> 32)) % 2**64)) % m
-    expected = {(a + i * b + i * (i - 1) // 2 * c) % m for i in range(bloom.params.k)}
+    expected = set(documented_positions(int(h1[0]), int(h2[0]), m, bloom.params.k))
     set_bits = set(np.flatnonzero(np.unpackbits(bloom.bits, bitorder="little")[:m]).tolist())
     assert set_bits == expected
+
+
+def test_contains_checks_every_probe():
+    """Queries stop early; their answers must still be 'all k bits set', for queries failing at
+    every probe index (a small half-full filter makes late failures common)."""
+    bloom = BloomFilter(FilterParams.sized(300, 1e-8, **META))
+    bloom.add(*random_hashes(300, 5))
+    bits = np.unpackbits(bloom.bits, bitorder="little")
+    q1, q2 = random_hashes(20_000, 6)
+    q1[:300], q2[:300] = random_hashes(300, 5)  # members too
+    expected = [all(bits[p] for p in documented_positions(int(a), int(b), bloom.params.m,
+                                                          bloom.params.k))
+                for a, b in zip(q1, q2, strict=True)]
+    assert bloom.contains(q1, q2).tolist() == expected
+    assert sum(expected) >= 300
 
 
 def test_no_false_negatives_and_fpr_within_binomial_interval():

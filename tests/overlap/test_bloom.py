@@ -124,24 +124,12 @@ def _corrupt(path, offset, value):
     path.write_bytes(bytes(data))
 
 
-def test_bad_magic(saved):
+@pytest.mark.parametrize(("offset", "value", "message"), [
+    (0, 0xFF, "bad magic"), (8, 0x07, "format version"), (30, 0x01, "header")])
+def test_corrupt_prefix_or_header(saved, offset, value, message):
     path = saved[0]
-    _corrupt(path, 0, 0xFF)
-    with pytest.raises(UserError, match="bad magic"):
-        open_filter(path)
-
-
-def test_wrong_version(saved):
-    path = saved[0]
-    _corrupt(path, 8, 0x07)
-    with pytest.raises(UserError, match="format version"):
-        open_filter(path)
-
-
-def test_corrupt_header(saved):
-    path = saved[0]
-    _corrupt(path, 30, 0x01)
-    with pytest.raises(UserError, match="header"):
+    _corrupt(path, offset, value)
+    with pytest.raises(UserError, match=message):
         open_filter(path)
 
 

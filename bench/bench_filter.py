@@ -126,8 +126,10 @@ def bench_workers(corpus: Path, tmp: Path) -> dict:
         return build_filter(corpus, tmp / "w.bloom",
                             BuildOptions(workers=workers, capacity=5_000_000))
 
-    times = {w: timed(lambda w=w: build(w))[0] for w in (1, 2)}
-    summary = build()
+    times, summaries = {}, {}
+    for w in (1, 2):
+        times[w], summaries[w] = timed(lambda w=w: build(w))
+    summary = summaries[2]  # its filter is the one left at w.bloom
     batches = list(HashRun(plan_tasks(corpus_files(corpus), 1), HashSpec(), 1))
     h1, h2 = (np.concatenate([getattr(b, h) for b in batches]) for h in ("h1", "h2"))
     bloom = open_filter(tmp / "w.bloom")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from common.background import map_in_background
 from common.errors import UserError
 from common.progress import log
 from overlap.bloom import BloomFilter, FilterParams
@@ -88,17 +88,10 @@ def exact_capacity(distinct: int) -> int:
 
 
 def _fill(bloom: BloomFilter, hashes) -> None:
-    """Insert each batch on a writer thread while the next one is produced: the compiled
-    insert releases the GIL. One batch at a time is in flight, and one thread writes the
-    filter."""
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending = None
-        for h in hashes:
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(bloom.add, h.h1, h.h2)
-        if pending is not None:
-            pending.result()
+    """Insert each batch on a writer thread while the next one is produced (the compiled
+    insert releases the GIL); one thread writes the filter."""
+    for _ in map_in_background(bloom.add, ((h.h1, h.h2) for h in hashes)):
+        pass
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from common.background import map_in_background
 from overlap import murmur
 from overlap.corpus import Document
 from overlap.units import Coder
@@ -29,11 +29,13 @@ class Hashes:
     words: int  # normalized words read for these n-grams
 
 
-def window_hashes(segments: list[np.ndarray], allowed: np.ndarray, n: int,
+def window_hashes(segments: list[np.ndarray], allowed: np.ndarray | None, n: int,
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(h1, h2) of the n-grams of each segment, concatenated in order; segment j keeps its
-    first ``allowed[j]`` complete windows. n-grams never cross segments."""
+    first ``allowed[j]`` complete windows (all when ``allowed`` is None). n-grams never cross
+    segments."""
     lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
+    allowed = lengths if allowed is None else allowed
     codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
     return murmur.window_hashes(codes.astype(np.uint64, copy=False), lengths,
                                 np.asarray(allowed, dtype=np.int64), n, seed)
@@ -43,13 +45,14 @@ def segment_hashes(segments: list[np.ndarray], n: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(h1, h2, counts): the n-gram hashes of every segment, concatenated in order, and how
     many each segment has."""
-    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
-    return (*window_hashes(segments, lengths, n, seed), np.maximum(lengths - n + 1, 0))
+    counts = np.fromiter((max(len(s) - n + 1, 0) for s in segments), dtype=np.int64,
+                         count=len(segments))
+    return (*window_hashes(segments, None, n, seed), counts)
 
 
 def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(h1, h2) of all ``len(codes) - n + 1`` windows of ``n`` consecutive codes."""
-    return window_hashes([codes], np.array([len(codes)]), n, seed)
+    return window_hashes([codes], None, n, seed)
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:
@@ -90,16 +93,8 @@ class NgramStream:
     def hashes(self, docs: Iterable[Document]) -> Iterator[Hashes]:
         self._carry, self._lookahead = self._carry[:0], None
         docs = iter(docs)
-        with ThreadPoolExecutor(max_workers=1) as coding:
-            pending = None
-            for batch in self._batches(docs):
-                prepared = self.coder.prepare([d.text for d in batch])
-                job = coding.submit(self._code, batch, prepared)
-                if pending is not None:
-                    yield pending.result()
-                pending = job
-            if pending is not None:
-                yield pending.result()
+        prepared = ((b, self.coder.prepare([d.text for d in b])) for b in self._batches(docs))
+        yield from map_in_background(self._code, prepared)
         if self._lookahead is not None:
             yield from self._finish_range(self._lookahead, docs)
 

@@ -46,9 +46,9 @@ class Coder(ABC):
                continues: list[bool]) -> tuple[list[np.ndarray], int]:
         """Codes of each prepared text, and the number of words."""
 
-    @abstractmethod
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
-        """Codes of already normalized words."""
+        """Codes of already normalized words (a continuation of a text when ``continues``)."""
+        return self.encode([" ".join(words)], [continues])[0][0]
 
     def codes_batch(self, texts: list[str],
                     continues: list[bool]) -> tuple[list[np.ndarray], int]:
@@ -61,10 +61,6 @@ class WordCoder(Coder):
 
     unit = "words"
     tokenizer = ""
-
-    def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
-        """Codes of already normalized words."""
-        return word_codes(np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8))[0]
 
     def prepare(self, texts: list[str]) -> list[str]:
         return [spaced_words(t) for t in texts]  # word codes need only the boundaries
@@ -91,10 +87,6 @@ class GPT2Coder(Coder):
         self.tokenizer = self._tok.name
         self.encoding = self._tok.enc  # the tiktoken Encoding, for mapping tokens to bytes
         (self._newline,) = self._tok.encode("\n")
-
-    def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
-        """Token ids of already normalized words (a continuation starts with " word")."""
-        return self.encode([" ".join(words)], [continues])[0][0]
 
     def prepare(self, texts: list[str]) -> list[str]:
         return [normalize(t) for t in texts]

@@ -28,7 +28,8 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
     p.add_argument("--capacity", type=int, help="distinct n-grams to size for (default: count)")
     p.add_argument("--workers", type=int, default=0,
-                   help="hashing processes (default: cores - 1; one fills the filter)")
+                   help="cores to use (default: all; 1 runs on one thread, 2 on threads of "
+                   "one process, more add hashing processes)")
     p.add_argument("--seed", type=int, default=0, help="hash seed (a filter parameter)")
     p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")

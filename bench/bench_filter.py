@@ -23,8 +23,9 @@ import numpy as np  # noqa: E402
 from pybloom_live import BloomFilter as PyBloom  # noqa: E402
 
 from common.paths import shared_data_dir  # noqa: E402
-from overlap.bloom import BloomFilter  # noqa: E402
-from overlap.build import BuildOptions, build_filter  # noqa: E402
+from overlap import probes  # noqa: E402
+from overlap.bloom import BloomFilter, fill_regions  # noqa: E402
+from overlap.build import PASS_NGRAMS, BuildOptions, build_filter, regroup  # noqa: E402
 from overlap.corpus import (  # noqa: E402
     corpus_files,
     iter_documents,  # noqa: E402
@@ -90,8 +91,13 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
     out = tmp / f"{unit}.bloom"
     auto = build_filter(corpus, out, BuildOptions(unit=unit, workers=1, fpr=FPR))
     capacity = int(auto["estimated_distinct"] * 1.005) + 1
-    t1, s1 = timed(lambda: build_filter(corpus, out, BuildOptions(unit=unit, workers=1,
-                                                                  fpr=FPR, capacity=capacity)))
+
+    def build(workers: int) -> dict:
+        return build_filter(corpus, out, BuildOptions(unit=unit, workers=workers, fpr=FPR,
+                                                      capacity=capacity))
+
+    t1, s1 = timed(lambda: build(0))  # the default: all cores
+    t_one = timed(lambda: build(1))[0]
     ngrams = s1["ngrams"]
     t_py, reference = pybloom_build(docs, unit, capacity)
 
@@ -109,6 +115,7 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
     return {
         "unit": unit, "corpus_mb": mb, "ngrams": ngrams, "query_ngrams": len(keys),
         "floor_s": floor, "read_floor_s": read_floor, "ours_build_s": t1,
+        "ours_build_one_worker_s": t_one, "workers": s1["workers"],
         "ours_build_auto_s": auto["wall_seconds"], "pybloom_build_s": t_py,
         "ours_query_end_to_end_s": q_end, "ours_query_lookup_s": q_look,
         "pybloom_query_end_to_end_s": p_look + p_keys, "pybloom_query_lookup_s": p_look,
@@ -121,35 +128,31 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
 
 
 def bench_workers(corpus: Path, tmp: Path) -> dict:
-    """1 vs 2 worker processes, and the default build pinned to one core vs on all cores."""
-    def build(workers: int = 0) -> dict:
+    """1 vs 2 workers (cores), and inserting into the run's filter: one pass or in regions."""
+    def build(workers: int) -> dict:
         return build_filter(corpus, tmp / "w.bloom",
                             BuildOptions(workers=workers, capacity=5_000_000))
 
-    times, summaries = {}, {}
-    for w in (1, 2):
-        times[w], summaries[w] = timed(lambda w=w: build(w))
-    summary = summaries[2]  # its filter is the one left at w.bloom
-    batches = list(HashRun(plan_tasks(corpus_files(corpus), 1), HashSpec(), 1))
-    h1, h2 = (np.concatenate([getattr(b, h) for b in batches]) for h in ("h1", "h2"))
-    bloom = open_filter(tmp / "w.bloom")
-    fresh = BloomFilter(bloom.params)
-    insert = timed(lambda: fresh.add(h1, h2))[0]
-    out = {"corpus_mb": summary["bytes"] / 1e6, "one_worker_s": times[1],
-           "two_workers_s": times[2], "speedup": times[1] / times[2],
-           "filter_mb": len(bloom.bits) / 1e6, "insert_s": insert,
-           "ns_insert": insert / len(h1) * 1e9}
-    if not hasattr(os, "sched_setaffinity"):  # not Linux: no core pinning
-        return out
-    cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cores)})  # threads and processes started later inherit it
-    try:
-        one_core = timed(build)[0]
-    finally:
-        os.sched_setaffinity(0, cores)
-    all_cores = timed(build)[0]
-    return {**out, "cores": len(cores), "one_core_s": one_core, "all_cores_s": all_cores,
-            "core_speedup": one_core / all_cores}
+    times = {w: timed(lambda w=w: build(w))[0] for w in (1, 2)}
+    params = open_filter(tmp / "w.bloom").params
+    nbytes = (params.m + 7) // 8
+    reading = [(b.h1, b.h2) for b in HashRun(plan_tasks(corpus_files(corpus), 1), HashSpec(), 1)]
+    ngrams = sum(len(h1) for h1, _ in reading)
+
+    def insert(ranges: list[tuple[int, int]], batches: list) -> float:
+        def run():
+            bits = np.zeros(nbytes, dtype=np.uint8)
+            for h1, h2 in batches:
+                for lo, hi in ranges:
+                    probes.add(bits, h1, h2, params.m, params.k, lo, hi)
+        return timed(run)[0] / ngrams * 1e9
+
+    regions, big = fill_regions(nbytes), list(regroup(reading, PASS_NGRAMS))
+    return {"corpus_mb": sum(os.path.getsize(p) for p in corpus_files(corpus)) / 1e6,
+            "one_worker_s": times[1], "two_workers_s": times[2],
+            "speedup": times[1] / times[2], "filter_mb": nbytes / 1e6, "regions": len(regions),
+            "ns_one_pass": insert([(0, nbytes)], big), "ns_regions": insert(regions, big),
+            "ns_regions_small_batches": insert(regions, reading)}
 
 
 def table(rows: list[dict], scaling: dict) -> str:
@@ -161,8 +164,10 @@ def table(rows: list[dict], scaling: dict) -> str:
     for r in rows:
         u, mb, ng, q = r["unit"], r["corpus_mb"], r["ngrams"], r["query_ngrams"]
         ours, py = r["ours_build_s"], r["pybloom_build_s"]
-        add(u, "build, MB/s (1 worker)", f"{mb / ours:.2f}", f"{mb / py:.2f}", f"{py / ours:.1f}x")
-        add(u, "build, n-grams/s (1 worker)", f"{ng / ours:,.0f}", f"{ng / py:,.0f}")
+        w = f"{r['workers']} workers, the default"
+        add(u, f"build, MB/s ({w})", f"{mb / ours:.2f}", f"{mb / py:.2f}", f"{py / ours:.1f}x")
+        add(u, f"build, n-grams/s ({w})", f"{ng / ours:,.0f}", f"{ng / py:,.0f}")
+        add(u, "build, MB/s (1 worker: one thread)", f"{mb / r['ours_build_one_worker_s']:.2f}")
         for kind, label in (("end_to_end", "query from text"), ("lookup", "query lookups")):
             o, p = r[f"ours_query_{kind}_s"], r[f"pybloom_query_{kind}_s"]
             add(u, f"{label}, n-grams/s", f"{q / o:,.0f}", f"{q / p:,.0f}", f"{p / o:.1f}x")
@@ -174,15 +179,14 @@ def table(rows: list[dict], scaling: dict) -> str:
         add(u, "ns per query n-gram: hash / lookup / insert",
             f"{r['ns_hash']:.0f} / {r['ns_lookup']:.0f} / {r['ns_insert']:.0f}")
     mb = f"{scaling['corpus_mb']:.0f} MB"
-    add("words", f"insert into its {scaling['filter_mb']:.0f} MB filter, ns per n-gram (s)",
-        f"{scaling['ns_insert']:.0f} ({scaling['insert_s']:.2f} s)")
+    add("words", f"insert into the {mb} run's {scaling['filter_mb']:.0f} MB filter, ns per "
+        f"n-gram: 1 pass / {scaling['regions']} regions (1M-n-gram batches) / "
+        f"{scaling['regions']} regions (the reading's batches)",
+        f"{scaling['ns_one_pass']:.0f} / {scaling['ns_regions']:.0f} / "
+        f"{scaling['ns_regions_small_batches']:.0f}")
     add("words", f"build, 1 -> 2 workers ({mb})",
         f"{scaling['one_worker_s']:.2f} s -> {scaling['two_workers_s']:.2f} s", "",
         f"{scaling['speedup']:.2f}x")
-    if "cores" in scaling:
-        add("words", f"build, 1 core -> {scaling['cores']} cores ({mb}, default workers)",
-            f"{scaling['one_core_s']:.2f} s -> {scaling['all_cores_s']:.2f} s", "",
-            f"{scaling['core_speedup']:.2f}x")
     return "\n".join(lines)
 
 

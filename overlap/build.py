@@ -11,8 +11,10 @@ fill ratio, is checked against the target: an automatic size that fell short is 
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,17 +23,21 @@ import numpy as np
 from common.background import map_in_background
 from common.errors import UserError
 from common.progress import log
-from overlap.bloom import BloomFilter, FilterParams
+from overlap.bloom import BloomFilter, FilterParams, fill_regions
 from overlap.corpus import CorpusStats, corpus_files, plan_tasks
 from overlap.hll import STD_ERROR, HyperLogLog
-from overlap.ngrams import count_distinct
+from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.pipeline import HashRun, HashSpec, default_workers
+from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
 KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
+FILL_THREADS = 2  # filling threads at most: each one computes every probe to set its share
+# n-grams per batch when the filter is filled in several passes: a pass over a cache-sized
+# region pays only with many writes per cache line (bench_filter's insert rows)
+PASS_NGRAMS = 1 << 20
 
 
 @dataclass
@@ -87,11 +93,32 @@ def exact_capacity(distinct: int) -> int:
     return math.ceil(distinct * EXACT_MARGIN) + 1
 
 
-def _fill(bloom: BloomFilter, hashes) -> None:
-    """Insert each batch on a writer thread while the next one is produced (the compiled
-    insert releases the GIL); one thread writes the filter."""
-    for _ in map_in_background(bloom.add, ((h.h1, h.h2) for h in hashes)):
+def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
+    """Insert every batch: on one core, in turn with producing it; on more, on a writer
+    thread while the next batch is produced (the compiled insert releases the GIL). One
+    thread writes the filter: on 2 cores, two threads each owning half the bytes built more
+    slowly (timed ad hoc), the other threads needing the second core."""
+    batches: Iterable[tuple[np.ndarray, np.ndarray]] = ((h.h1, h.h2) for h in hashes)
+    if len(fill_regions(len(bloom.bits))) > 1:
+        batches = regroup(batches, PASS_NGRAMS)
+    run = itertools.starmap if workers == 1 else map_in_background
+    for _ in run(bloom.add, batches):
         pass
+
+
+def regroup(batches: Iterable[tuple[np.ndarray, np.ndarray]],
+             size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Consecutive (h1, h2) batches joined into batches of at least ``size`` n-grams."""
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    count = 0
+    for h1, h2 in batches:
+        parts.append((h1, h2))
+        count += len(h1)
+        if count >= size:
+            yield np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            parts, count = [], 0
+    if parts:
+        yield np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
@@ -106,7 +133,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     workers = opts.workers or default_workers()
     tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
     scan = CorpusStats()
-    tasks = plan_tasks(corpus_files(corpus, scan), workers)
+    tasks = plan_tasks(corpus_files(corpus, scan), max(hashing_processes(workers), 1))
     spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)
 
     first = HashRun(tasks, spec, workers, "counting" if opts.capacity is None else "building")
@@ -116,12 +143,12 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         bloom = BloomFilter(filter_params(opts, capacity, tokenizer))
         if kept is None:
             passes += 1
-            _fill(bloom, HashRun(tasks, spec, workers, "building"))
+            _fill(bloom, HashRun(tasks, spec, workers, "building"), workers)
         else:
-            _fill(bloom, kept)
+            _fill(bloom, kept, workers)
     else:
         bloom = BloomFilter(filter_params(opts, opts.capacity, tokenizer))
-        _fill(bloom, first)
+        _fill(bloom, first, workers)
     if first.ngrams == 0:
         raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more {opts.unit}; "
                         "nothing was written")
@@ -138,7 +165,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
                     achieved, opts.fpr, needed)
         bloom = BloomFilter(filter_params(opts, needed, tokenizer))
         passes += 1
-        _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"))
+        _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"), workers)
         figures = bloom.stats()
     bloom.save(out)
 

@@ -80,13 +80,15 @@ def count_distinct(pairs: np.ndarray) -> int:
 class NgramStream:
     """Hashes of the n-grams of a stream of documents, handed out in batches.
 
-    Two threads share the work: the caller's thread reads and normalizes batch i + 1 (Python)
-    while a coding thread codes and hashes batch i (compiled code and tiktoken, which release
-    the GIL). Batches are coded in order, one at a time, so carries between them stay exact.
+    With ``overlap`` two threads share the work: the caller's thread reads and normalizes
+    batch i + 1 (Python) while a coding thread codes and hashes batch i (compiled code and
+    tiktoken, which release the GIL); without it, all runs on the caller's thread. Batches are
+    coded in order, one at a time, so carries between them stay exact.
     """
 
-    def __init__(self, coder: Coder, n: int, seed: int):
+    def __init__(self, coder: Coder, n: int, seed: int, overlap: bool = True):
         self.coder, self.n, self.seed = coder, n, seed
+        self._map = map_in_background if overlap else itertools.starmap
         self._carry = np.empty(0, dtype=np.uint64)
         self._lookahead: Document | None = None
 
@@ -94,7 +96,7 @@ class NgramStream:
         self._carry, self._lookahead = self._carry[:0], None
         docs = iter(docs)
         prepared = ((b, self.coder.prepare([d.text for d in b])) for b in self._batches(docs))
-        yield from map_in_background(self._code, prepared)
+        yield from self._map(self._code, prepared)
         if self._lookahead is not None:
             yield from self._finish_range(self._lookahead, docs)
 

@@ -1,8 +1,9 @@
-"""Run the hashing of a corpus over worker processes, with bounded memory and a progress bar.
+"""Run the hashing of a corpus on a number of cores, with bounded memory and a progress bar.
 
-Workers read, normalize, code and hash; the parent only receives (h1, h2) arrays, through a
-queue whose size bounds memory no matter how large the corpus is. One writer (the parent) owns
-the filter, so memory is the filter plus a few batches, not one filter per worker.
+On one or two cores the build's own process reads, normalizes, codes and hashes (on one thread,
+or two that overlap). On more, worker processes do, and the parent only receives (h1, h2)
+arrays, through a queue whose size bounds memory no matter how large the corpus is. The parent
+owns the filter, so memory is the filter plus a few batches, not one filter per worker.
 """
 
 from __future__ import annotations
@@ -42,10 +43,16 @@ def usable_cores() -> int:
 
 
 def default_workers() -> int:
-    """Hashing processes when none are asked for: one per core but one, the core that the
-    parent's writer thread keeps busy filling the filter. (On 2 cores one worker, whose own
-    two threads already use both, builds faster than two.)"""
-    return max(usable_cores() - 1, 1)
+    """Cores a build uses when ``--workers`` is not given: all it may run on."""
+    return usable_cores()
+
+
+def hashing_processes(workers: int) -> int:
+    """Processes that read and hash for a build on ``workers`` cores; 0: the build's own
+    process does, on one thread (1 core) or two (2 cores, while other threads fill the filter:
+    on 2 cores a second process only adds hand-over costs). From 3 cores on, one core is left
+    to the parent's filling threads."""
+    return 0 if workers <= 2 else workers - 1
 
 
 def task_bytes(task: Task) -> int:
@@ -58,9 +65,9 @@ def hash_task(task: Task, stream: NgramStream, text_field: str,
     yield from stream.hashes(read_task(task, text_field, stats))
 
 
-def ngram_stream(spec: HashSpec) -> NgramStream:
+def ngram_stream(spec: HashSpec, overlap: bool = True) -> NgramStream:
     """The hasher of ``spec``; each worker process makes its own."""
-    return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed)
+    return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, overlap)
 
 
 def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
@@ -79,10 +86,13 @@ def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
 
 
 class HashRun:
-    """Iterate the hashes of all tasks; ``stats`` and ``words`` are complete at the end."""
+    """Iterate the hashes of all tasks on ``workers`` cores (``hashing_processes``); ``stats``
+    and ``words`` are complete at the end."""
 
     def __init__(self, tasks: list[Task], spec: HashSpec, workers: int, desc: str = "hashing"):
-        self.tasks, self.spec, self.workers, self.desc = tasks, spec, max(1, workers), desc
+        self.tasks, self.spec, self.desc = tasks, spec, desc
+        self.workers = max(1, workers)
+        self.processes = hashing_processes(self.workers)
         self.stats = CorpusStats()
         self.words = 0
         self.ngrams = 0
@@ -91,7 +101,7 @@ class HashRun:
     def __iter__(self) -> Iterator[Hashes]:
         total = sum(task_bytes(t) for t in self.tasks)
         with progress(total=total, desc=self.desc, unit="B", unit_scale=True) as bar:
-            source = self._serial() if self.workers == 1 else self._parallel()
+            source = self._parallel() if self.processes else self._serial()
             for item in source:
                 if isinstance(item, Hashes):
                     self.words += item.words
@@ -105,7 +115,7 @@ class HashRun:
                     self._reported = self.stats.report_new(self._reported)
 
     def _serial(self) -> Iterator[Hashes | Task]:
-        stream = ngram_stream(self.spec)
+        stream = ngram_stream(self.spec, overlap=self.workers > 1)
         for task in self.tasks:
             yield from hash_task(task, stream, self.spec.text_field, self.stats)
             yield task
@@ -113,13 +123,13 @@ class HashRun:
     def _parallel(self) -> Iterator[Hashes | Task]:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         tasks: mp.Queue = ctx.Queue()
-        results: mp.Queue = ctx.Queue(maxsize=4 * self.workers)  # bounds memory in flight
+        results: mp.Queue = ctx.Queue(maxsize=4 * self.processes)  # bounds memory in flight
         for item in enumerate(self.tasks):
             tasks.put(item)
-        for _ in range(self.workers):
+        for _ in range(self.processes):
             tasks.put(None)
         procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results), daemon=True)
-                 for _ in range(self.workers)]
+                 for _ in range(self.processes)]
         for p in procs:
             p.start()
         running, done = len(procs), 0

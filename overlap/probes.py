@@ -6,7 +6,8 @@ the first probe of an absent n-gram already answers; here each n-gram walks its 
 g_{i+1} = g_i + d_i and d_{i+1} = d_i + c (mod m), so a position costs two additions and two
 branch-free compares, and a query stops early once it meets a zero bit. Every position is below
 m < 2^63, so no sum overflows. The loops release the GIL (``nogil``), so the build fills the
-filter on one thread while another reads and hashes the next batch.
+filter on threads of its own, each owning a byte range, while another reads and hashes the next
+batch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from overlap.murmur import JIT, fmix
 
 _U = np.uint64
 LEAD = 4  # probes every query tests before it may stop early
+GROUP = 512  # n-grams whose probes are set together
 
 
 @numba.njit(**JIT)
@@ -38,15 +40,33 @@ def _advance(pos: np.uint64, step: np.uint64, c: np.uint64,
 
 
 @numba.njit(**JIT)
-def add(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int) -> None:
-    """Set the k bits of every n-gram (h1[j], h2[j])."""
-    mm = _U(m)
-    for j in range(len(h1)):
-        pos = h1[j] % mm
-        step, c = _steps(h1[j], h2[j], mm)
-        for _ in range(k):
-            bits[pos >> _U(3)] |= np.uint8(1) << np.uint8(pos & _U(7))
-            pos, step = _advance(pos, step, c, mm)
+def add(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int, lo: int,
+        hi: int) -> None:
+    """Set the k bits of every n-gram (h1[j], h2[j]) that lie in bytes [lo, hi).
+
+    Restricting a pass to one range lets a thread own its bytes (no two threads write one)
+    and keeps a pass's writes inside a cache-sized block. N-grams go in groups of ``GROUP``:
+    probe i of the whole group is set, then all their positions advance in one loop that
+    compiles to SIMD instructions; the group's writes are independent, so the CPU overlaps
+    their cache misses. A probe outside the range ORs zero into one of the range's first 64
+    bytes instead of branching, which would mispredict on every other probe."""
+    mm, first, span = _U(m), _U(lo), _U(hi - lo)
+    spread = _U(63) if span >= _U(64) else _U(0)
+    pos, step, c = np.empty(GROUP, _U), np.empty(GROUP, _U), np.empty(GROUP, _U)
+    for start in range(0, len(h1), GROUP):
+        size = min(GROUP, len(h1) - start)
+        for g in range(size):
+            pos[g] = h1[start + g] % mm
+            step[g], c[g] = _steps(h1[start + g], h2[start + g], mm)
+        for i in range(k):
+            spare = first + (_U(i) & spread)  # a different dummy byte for each probe
+            for g in range(size):
+                byte = pos[g] >> _U(3)
+                inside = byte - first < span  # wraps around above span when byte < first
+                bit = np.uint8(1) << np.uint8(pos[g] & _U(7))
+                bits[byte if inside else spare] |= bit if inside else np.uint8(0)
+            for g in range(size):
+                pos[g], step[g] = _advance(pos[g], step[g], c[g], mm)
 
 
 @numba.njit(**JIT)

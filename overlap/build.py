@@ -34,7 +34,6 @@ from overlap.units import make_coder
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
 KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
-FILL_THREADS = 2  # filling threads at most: each one computes every probe to set its share
 # n-grams per batch when the filter is filled in several passes: a pass over a cache-sized
 # region pays only with many writes per cache line (bench_filter's insert rows)
 PASS_NGRAMS = 1 << 20
@@ -107,7 +106,7 @@ def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
 
 
 def regroup(batches: Iterable[tuple[np.ndarray, np.ndarray]],
-             size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Consecutive (h1, h2) batches joined into batches of at least ``size`` n-grams."""
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     count = 0

@@ -6,8 +6,7 @@ the first probe of an absent n-gram already answers; here each n-gram walks its 
 g_{i+1} = g_i + d_i and d_{i+1} = d_i + c (mod m), so a position costs two additions and two
 branch-free compares, and a query stops early once it meets a zero bit. Every position is below
 m < 2^63, so no sum overflows. The loops release the GIL (``nogil``), so the build fills the
-filter on threads of its own, each owning a byte range, while another reads and hashes the next
-batch.
+filter on a thread of its own while another reads and hashes the next batch.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def fill_regions(nbytes: int) -> list[tuple[int, int]]:
     A filter that fits one region takes one pass. A larger one takes a pass per cache-sized
     region, so that each pass's writes stay in the cache (``bench/bench_filter.py``'s insert
     row: into a 24 MB filter, 2 passes took about half the time of 1 in three of four runs on
-    the 2-core machine, and twice as long in one, as its shared cache varies). Past
+    the 2-core machine, and twice as long in one: its L3 cache is shared). Past
     ``MAX_PASSES`` regions the writes miss the cache anyway and the extra probe arithmetic is
     not repaid: one pass.
     """

@@ -3,6 +3,7 @@ background thread works on the last, for work that releases the GIL (numba, tikt
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,3 +22,10 @@ def map_in_background(fn: Callable[..., Any], args: Iterable[tuple]) -> Iterator
             pending = job
         if pending is not None:
             yield pending.result()
+
+
+def overlapped_map(fn: Callable[..., Any], args: Iterable[tuple],
+                   background: bool) -> Iterator[Any]:
+    """``map_in_background`` when ``background``, else the same calls on the caller's thread
+    (a build on one core)."""
+    return map_in_background(fn, args) if background else itertools.starmap(fn, args)

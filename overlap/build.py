@@ -11,7 +11,6 @@ fill ratio, is checked against the target: an automatic size that fell short is 
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.background import map_in_background
+from common.background import overlapped_map
 from common.errors import UserError
 from common.progress import log
 from overlap.bloom import BloomFilter, FilterParams, fill_regions
@@ -100,24 +99,23 @@ def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
     batches: Iterable[tuple[np.ndarray, np.ndarray]] = ((h.h1, h.h2) for h in hashes)
     if len(fill_regions(len(bloom.bits))) > 1:
         batches = regroup(batches, PASS_NGRAMS)
-    run = itertools.starmap if workers == 1 else map_in_background
-    for _ in run(bloom.add, batches):
+    for _ in overlapped_map(bloom.add, batches, background=workers > 1):
         pass
 
 
 def regroup(batches: Iterable[tuple[np.ndarray, np.ndarray]],
             size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Consecutive (h1, h2) batches joined into batches of at least ``size`` n-grams."""
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    count = 0
+    h1s: list[np.ndarray] = []
+    h2s: list[np.ndarray] = []
     for h1, h2 in batches:
-        parts.append((h1, h2))
-        count += len(h1)
-        if count >= size:
-            yield np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-            parts, count = [], 0
-    if parts:
-        yield np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        h1s.append(h1)
+        h2s.append(h2)
+        if sum(map(len, h1s)) >= size:
+            yield np.concatenate(h1s), np.concatenate(h2s)
+            h1s, h2s = [], []
+    if h1s:
+        yield np.concatenate(h1s), np.concatenate(h2s)
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.background import map_in_background
+from common.background import overlapped_map
 from overlap import murmur
 from overlap.corpus import Document
 from overlap.units import Coder
@@ -88,7 +88,7 @@ class NgramStream:
 
     def __init__(self, coder: Coder, n: int, seed: int, overlap: bool = True):
         self.coder, self.n, self.seed = coder, n, seed
-        self._map = map_in_background if overlap else itertools.starmap
+        self.overlap = overlap
         self._carry = np.empty(0, dtype=np.uint64)
         self._lookahead: Document | None = None
 
@@ -96,7 +96,7 @@ class NgramStream:
         self._carry, self._lookahead = self._carry[:0], None
         docs = iter(docs)
         prepared = ((b, self.coder.prepare([d.text for d in b])) for b in self._batches(docs))
-        yield from self._map(self._code, prepared)
+        yield from overlapped_map(self._code, prepared, self.overlap)
         if self._lookahead is not None:
             yield from self._finish_range(self._lookahead, docs)
 

@@ -1,6 +1,6 @@
 import threading
 
-from common.background import map_in_background
+from common.background import map_in_background, overlapped_map
 
 
 def test_results_in_order_from_one_other_thread():
@@ -30,3 +30,14 @@ def test_next_item_is_produced_while_the_last_is_worked_on():
 
     assert list(map_in_background(work, items())) == [0, 1, 2]
     assert produced == [0, 1, 2]
+
+
+def test_overlapped_map_runs_in_the_background_only_when_asked():
+    def where(x):
+        return x, threading.get_ident()
+
+    here = threading.get_ident()
+    inline = list(overlapped_map(where, ((i,) for i in range(5)), background=False))
+    behind = list(overlapped_map(where, ((i,) for i in range(5)), background=True))
+    assert [x for x, _ in inline] == [x for x, _ in behind] == list(range(5))
+    assert {t for _, t in inline} == {here} and here not in {t for _, t in behind}

@@ -47,25 +47,6 @@ FORMAT_VERSION = 2  # 2: enhanced double hashing, prime m
 _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
-REGION_BYTES = 16 << 20  # bytes one filling pass scatters over: stays in a server's L3 cache
-MAX_PASSES = 4  # beyond this many regions, recomputing probes costs more than the misses
-
-
-def fill_regions(nbytes: int) -> list[tuple[int, int]]:
-    """The byte ranges a batch is inserted into, one pass each.
-
-    A filter that fits one region takes one pass. A larger one takes a pass per cache-sized
-    region, so that each pass's writes stay in the cache (``bench/bench_filter.py``'s insert
-    row: into a 24 MB filter, 2 passes took about half the time of 1 in three of four runs on
-    the 2-core machine, and twice as long in one: its L3 cache is shared). Past
-    ``MAX_PASSES`` regions the writes miss the cache anyway and the extra probe arithmetic is
-    not repaid: one pass.
-    """
-    passes = -(-nbytes // REGION_BYTES)
-    if passes > MAX_PASSES:
-        passes = 1
-    edges = [nbytes * i // passes // 64 * 64 for i in range(passes)] + [nbytes]
-    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 @dataclass(frozen=True)
@@ -164,10 +145,8 @@ class BloomFilter:
 
     # ------------------------------------------------------------------ probes (overlap.probes)
     def add(self, h1: np.ndarray, h2: np.ndarray) -> None:
-        """Insert the n-grams with hashes (h1, h2), one pass per region (``fill_regions``)."""
-        h1, h2 = _u64(h1), _u64(h2)
-        for lo, hi in fill_regions(len(self.bits)):
-            probes.add(self.bits, h1, h2, self.params.m, self.params.k, lo, hi)
+        """Insert the n-grams with hashes (h1, h2)."""
+        probes.add(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k)
         self.inserted += len(h1)
 
     def contains(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import numpy as np
 from common.background import overlapped_map
 from common.errors import UserError
 from common.progress import log
-from overlap.bloom import BloomFilter, FilterParams, fill_regions
+from overlap.bloom import BloomFilter, FilterParams
 from overlap.corpus import CorpusStats, corpus_files, plan_tasks
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import Hashes, count_distinct
@@ -33,9 +33,6 @@ from overlap.units import make_coder
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
 KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
-# n-grams per batch when the filter is filled in several passes: a pass over a cache-sized
-# region pays only with many writes per cache line (bench_filter's insert rows)
-PASS_NGRAMS = 1 << 20
 
 
 @dataclass
@@ -93,29 +90,16 @@ def exact_capacity(distinct: int) -> int:
 
 def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
     """Insert every batch: on one core, in turn with producing it; on more, on a writer
-    thread while the next batch is produced (the compiled insert releases the GIL). One
-    thread writes the filter: on 2 cores, two threads each owning half the bytes built more
-    slowly (timed ad hoc), the other threads needing the second core."""
-    batches: Iterable[tuple[np.ndarray, np.ndarray]] = ((h.h1, h.h2) for h in hashes)
-    if len(fill_regions(len(bloom.bits))) > 1:
-        batches = regroup(batches, PASS_NGRAMS)
-    for _ in overlapped_map(bloom.add, batches, background=workers > 1):
+    thread while the next batch is produced (the compiled insert releases the GIL).
+
+    One thread writes the filter. Two threads each owning half the bytes (each pass sets only
+    the probes in its half) built more slowly on 2 cores (timed ad hoc), the other threads
+    needing the second core. Worker processes inserting into one shared filter were tried too
+    (timed ad hoc): memory shared between processes gets 4 KiB pages where Linux's default
+    leaves shared huge pages off, and a pass over half of a 24 MB filter then took 233 ns per
+    n-gram instead of 96."""
+    for _ in overlapped_map(bloom.add, ((h.h1, h.h2) for h in hashes), background=workers > 1):
         pass
-
-
-def regroup(batches: Iterable[tuple[np.ndarray, np.ndarray]],
-            size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Consecutive (h1, h2) batches joined into batches of at least ``size`` n-grams."""
-    h1s: list[np.ndarray] = []
-    h2s: list[np.ndarray] = []
-    for h1, h2 in batches:
-        h1s.append(h1)
-        h2s.append(h2)
-        if sum(map(len, h1s)) >= size:
-            yield np.concatenate(h1s), np.concatenate(h2s)
-            h1s, h2s = [], []
-    if h1s:
-        yield np.concatenate(h1s), np.concatenate(h2s)
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:

@@ -39,31 +39,22 @@ def _advance(pos: np.uint64, step: np.uint64, c: np.uint64,
 
 
 @numba.njit(**JIT)
-def add(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int, lo: int,
-        hi: int) -> None:
-    """Set the k bits of every n-gram (h1[j], h2[j]) that lie in bytes [lo, hi).
+def add(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int) -> None:
+    """Set the k bits of every n-gram (h1[j], h2[j]).
 
-    Restricting a pass to one range lets a thread own its bytes (no two threads write one)
-    and keeps a pass's writes inside a cache-sized block. N-grams go in groups of ``GROUP``:
-    probe i of the whole group is set, then all their positions advance in one loop that
-    compiles to SIMD instructions; the group's writes are independent, so the CPU overlaps
-    their cache misses. A probe outside the range ORs zero into one of the range's first 64
-    bytes instead of branching, which would mispredict on every other probe."""
-    mm, first, span = _U(m), _U(lo), _U(hi - lo)
-    spread = _U(63) if span >= _U(64) else _U(0)
+    N-grams go in groups of ``GROUP``: probe i of the whole group is set, then all their
+    positions advance in one loop that compiles to SIMD instructions; the group's writes are
+    independent, so the CPU overlaps their cache misses."""
+    mm = _U(m)
     pos, step, c = np.empty(GROUP, _U), np.empty(GROUP, _U), np.empty(GROUP, _U)
     for start in range(0, len(h1), GROUP):
         size = min(GROUP, len(h1) - start)
         for g in range(size):
             pos[g] = h1[start + g] % mm
             step[g], c[g] = _steps(h1[start + g], h2[start + g], mm)
-        for i in range(k):
-            spare = first + (_U(i) & spread)  # a different dummy byte for each probe
+        for _ in range(k):
             for g in range(size):
-                byte = pos[g] >> _U(3)
-                inside = byte - first < span  # wraps around above span when byte < first
-                bit = np.uint8(1) << np.uint8(pos[g] & _U(7))
-                bits[byte if inside else spare] |= bit if inside else np.uint8(0)
+                bits[pos[g] >> _U(3)] |= np.uint8(1) << np.uint8(pos[g] & _U(7))
             for g in range(size):
                 pos[g], step[g] = _advance(pos[g], step[g], c[g], mm)
 

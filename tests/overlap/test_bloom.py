@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from common.errors import UserError
-from overlap import bloom as bloom_module
 from overlap import probes
-from overlap.bloom import BloomFilter, FilterParams, fill_regions
+from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 
@@ -51,51 +50,17 @@ def test_probe_positions_follow_the_documented_scheme():
     assert set_bits == expected
 
 
-def test_add_sets_exactly_the_documented_bits_in_groups_and_ranges():
-    """Many n-grams (several groups of the compiled loop, a ragged last one), inserted whole
-    and range by range: both set exactly the documented positions, and a range pass sets only
-    its own bytes."""
+def test_add_sets_exactly_the_documented_bits_in_groups():
+    """Many n-grams (several groups of the compiled loop, a ragged last one) set exactly the
+    documented positions."""
     params = FilterParams.sized(400, 1e-4, **META)
     m, k = params.m, params.k
     h1, h2 = random_hashes(probes.GROUP * 2 + 37, 3)
     expected = {p for a, b in zip(h1, h2, strict=True)
                 for p in documented_positions(int(a), int(b), m, k)}
-    nbytes = (m + 7) // 8
-    whole, pieces = np.zeros(nbytes, np.uint8), np.zeros(nbytes, np.uint8)
-    probes.add(whole, h1, h2, m, k, 0, nbytes)
-    cuts = [0, 64, 128, nbytes // 2 // 64 * 64, nbytes]
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        alone = np.zeros(nbytes, np.uint8)
-        probes.add(alone, h1, h2, m, k, lo, hi)
-        on = set(np.flatnonzero(np.unpackbits(alone, bitorder="little")).tolist())
-        assert on == {p for p in expected if lo <= p // 8 < hi}
-        pieces |= alone
-    assert set(np.flatnonzero(np.unpackbits(whole, bitorder="little")).tolist()) == expected
-    assert np.array_equal(whole, pieces)
-
-
-@pytest.mark.parametrize("nbytes", [1, 1000, 3 << 20, 16 << 20, (16 << 20) + 1, 40 << 20,
-                                    200 << 20])
-def test_fill_regions_tile_the_bytes(nbytes):
-    regions = fill_regions(nbytes)
-    assert regions[0][0] == 0 and regions[-1][1] == nbytes
-    assert all(a[1] == b[0] for a, b in zip(regions, regions[1:], strict=False))
-    assert all(lo % 64 == 0 and lo < hi for lo, hi in regions)
-    passes = -(-nbytes // bloom_module.REGION_BYTES)
-    assert len(regions) == (passes if passes <= bloom_module.MAX_PASSES else 1)
-
-
-def test_filter_filled_in_regions_equals_one_pass(monkeypatch):
-    monkeypatch.setattr(bloom_module, "REGION_BYTES", 4096)
-    params = FilterParams.sized(5000, 1e-8, **META)  # ~24 KB: 6 regions, more than MAX_PASSES
-    monkeypatch.setattr(bloom_module, "MAX_PASSES", 8)
-    h1, h2 = random_hashes(5000, 4)
-    regions = BloomFilter(params)
-    regions.add(h1, h2)
-    one = np.zeros_like(regions.bits)
-    probes.add(one, h1, h2, params.m, params.k, 0, len(one))
-    assert len(fill_regions(len(one))) == 6
-    assert np.array_equal(regions.bits, one) and regions.inserted == 5000
+    bits = np.zeros((m + 7) // 8, np.uint8)
+    probes.add(bits, h1, h2, m, k)
+    assert set(np.flatnonzero(np.unpackbits(bits, bitorder="little")).tolist()) == expected
 
 
 def test_contains_checks_every_probe():

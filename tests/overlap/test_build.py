@@ -61,23 +61,6 @@ def test_more_workers_build_the_identical_filter(ptb, tmp_path, workers):
     assert np.array_equal(np.asarray(a.bits), np.asarray(b.bits))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_filling_in_regions_builds_the_identical_filter(ptb, tmp_path, monkeypatch, workers):
-    """PTB's 4.2 MB filter filled in three 1.5 MiB regions, from batches regrouped to 100k
-    n-grams, as a filter larger than the cache is."""
-    import overlap.bloom
-    import overlap.build
-
-    monkeypatch.setattr(overlap.bloom, "REGION_BYTES", 3 << 19)
-    monkeypatch.setattr(overlap.build, "PASS_NGRAMS", 100_000)
-    out, summary, d = ptb
-    regions = tmp_path / "regions.bloom"
-    again = build_filter(d / "ptb.train.txt", regions, BuildOptions(workers=workers))
-    assert len(overlap.bloom.fill_regions(len(open_filter(out).bits))) == 3
-    assert again["inserted"] == summary["inserted"]
-    assert np.array_equal(np.asarray(open_filter(out).bits), np.asarray(open_filter(regions).bits))
-
-
 def test_jsonl_ranges_and_truncated_last_line(shared_data, tmp_path):
     src = shared_data / "webtext" / "webtext.train.jsonl"
     out = tmp_path / "wt.bloom"

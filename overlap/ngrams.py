@@ -29,25 +29,30 @@ class Hashes:
     words: int  # normalized words read for these n-grams
 
 
+def _joined(segments: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All segments' codes in one uint64 array, and each segment's length."""
+    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
+    codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
+    return codes.astype(np.uint64, copy=False), lengths
+
+
 def window_hashes(segments: list[np.ndarray], allowed: np.ndarray | None, n: int,
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(h1, h2) of the n-grams of each segment, concatenated in order; segment j keeps its
     first ``allowed[j]`` complete windows (all when ``allowed`` is None). n-grams never cross
     segments."""
-    lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
-    allowed = lengths if allowed is None else allowed
-    codes = np.concatenate(segments) if segments else np.empty(0, dtype=np.uint64)
-    return murmur.window_hashes(codes.astype(np.uint64, copy=False), lengths,
-                                np.asarray(allowed, dtype=np.int64), n, seed)
+    codes, lengths = _joined(segments)
+    allowed = lengths if allowed is None else np.asarray(allowed, dtype=np.int64)
+    return murmur.window_hashes(codes, lengths, allowed, n, seed)
 
 
 def segment_hashes(segments: list[np.ndarray], n: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(h1, h2, counts): the n-gram hashes of every segment, concatenated in order, and how
     many each segment has."""
-    counts = np.fromiter((max(len(s) - n + 1, 0) for s in segments), dtype=np.int64,
-                         count=len(segments))
-    return (*window_hashes(segments, None, n, seed), counts)
+    codes, lengths = _joined(segments)
+    return (*murmur.window_hashes(codes, lengths, lengths, n, seed),
+            np.maximum(lengths - n + 1, 0))
 
 
 def ngram_hashes(codes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

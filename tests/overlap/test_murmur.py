@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from overlap.murmur import fmix, window_hashes, word_codes
+from overlap.murmur import LANES, fmix, window_hashes, word_codes
 
 word = st.text(alphabet=st.characters(blacklist_characters=" ", blacklist_categories=("Cs",)),
                min_size=1, max_size=70)
@@ -19,6 +19,22 @@ def test_window_hashes_equal_mmh3_library(n, seed):
     for start in range(len(h1)):
         key = codes[start : start + n].astype("<u8").tobytes()
         assert int(h1[start]) | (int(h2[start]) << 64) == mmh3.hash128(key, seed, signed=False)
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_window_hashes_of_many_segments_equal_mmh3_library(n):
+    """Segments with fewer and more windows than LANES, some cut short by ``allowed``."""
+    lengths = np.array([0, 1, 7, 8, LANES + 7, 3 * LANES + 11, 100])
+    allowed = np.array([5, 5, 0, 1, LANES + 7, LANES + 1, 1000])
+    codes = np.random.default_rng(9).integers(0, 2**64, lengths.sum(), dtype=np.uint64)
+    h1, h2 = window_hashes(codes, lengths, allowed, n, 5)
+    expected, offset = [], 0
+    for length, keep in zip(lengths.tolist(), allowed.tolist(), strict=True):
+        for start in range(offset, offset + min(max(length - n + 1, 0), keep)):
+            key = codes[start : start + n].astype("<u8").tobytes()
+            expected.append(mmh3.hash128(key, 5, signed=False))
+        offset += length
+    assert [int(a) | (int(b) << 64) for a, b in zip(h1, h2, strict=True)] == expected
 
 
 def test_fmix_is_murmurs_finalizer():

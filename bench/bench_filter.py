@@ -157,7 +157,8 @@ def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:
 
 
 def bench_workers(corpus: Path, tmp: Path) -> dict:
-    """1 vs 2 workers (cores), their ceiling, and inserting into the run's larger filter."""
+    """1 vs 2 workers (cores), the text work alone for reference, and inserting into the
+    run's larger filter."""
     def build(workers: int) -> dict:
         return build_filter(corpus, tmp / "w.bloom",
                             BuildOptions(workers=workers, capacity=5_000_000))

@@ -85,13 +85,14 @@ def window_hashes(codes, lengths, allowed, n, seed):
     h1_out = np.empty(counts.sum(), dtype=_U)
     h2_out = np.empty_like(h1_out)
     h1, h2 = np.empty(LANES, dtype=_U), np.empty(LANES, dtype=_U)
+    start = _U(seed & 0xFFFFFFFF)
     offset = out = 0
     for j in range(len(lengths)):
         end = offset + counts[j]
         for first in range(offset, end, LANES):
             size = min(LANES, end - first)
             for lane in range(size):
-                h1[lane] = h2[lane] = _U(seed & 0xFFFFFFFF)
+                h1[lane] = h2[lane] = start
             for b in range(n // 2):
                 for lane in range(size):
                     s = first + lane + 2 * b
@@ -134,8 +135,10 @@ def _bytes_hash(buf, start, length):
 
 
 @numba.njit(**JIT)
-def _word_codes(buf):
-    """Two passes, counting words and then hashing them, so the outputs are exactly sized."""
+def word_codes(buf):
+    """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
+    by ASCII spaces). Two passes, counting words and then hashing them, so the outputs are
+    exactly sized."""
     count = 0
     for i in range(len(buf)):
         count += buf[i] != _SPACE and (i == 0 or buf[i - 1] == _SPACE)
@@ -153,9 +156,3 @@ def _word_codes(buf):
         count += 1
         i = end
     return codes, starts
-
-
-def word_codes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
-    by ASCII spaces)."""
-    return _word_codes(buf)

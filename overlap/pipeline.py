@@ -35,16 +35,12 @@ class HashSpec:
     gpt2_vocab: str | None = None
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+def default_workers() -> int:
+    """Cores a build uses when ``--workers`` is not given: all this process may run on (its
+    CPU affinity, where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def default_workers() -> int:
-    """Cores a build uses when ``--workers`` is not given: all it may run on."""
-    return usable_cores()
 
 
 def hashing_processes(workers: int) -> int:

@@ -119,40 +119,56 @@ def _load(buf, start, count):
 
 
 @numba.njit(**JIT)
-def _bytes_hash(buf, start, length):
-    """The low half of mmh3.hash128(buf[start:start + length], seed=0)."""
+def _word_hash(padded, start, length):
+    """The low half of mmh3.hash128(padded[start:start + length], seed=0), where ``padded``
+    has 16 bytes to spare after the word: its tail is read as two full 8-byte loads and
+    masked, with no loop whose length changes from word to word (such loops mispredict)."""
     h1 = h2 = _U(0)
-    full = length // 16
-    for b in range(full):
-        at = start + 16 * b
-        h1, h2 = _block(h1, h2, _mix_k1(_load(buf, at, 8)), _mix_k2(_load(buf, at + 8, 8)))
-    at, tail = start + 16 * full, length % 16
+    for _ in range(length >> 4):
+        h1, h2 = _block(h1, h2, _mix_k1(_load(padded, start, 8)),
+                        _mix_k2(_load(padded, start + 8, 8)))
+        start += 16
+    tail = length & 15
+    k1, k2 = _load(padded, start, 8), _load(padded, start + 8, 8)
+    if tail < 8:
+        k1 &= (_U(1) << _U(8 * tail)) - _U(1)
+    elif tail > 8:
+        k2 &= ~_U(0) >> _U(8 * (16 - tail))
     if tail > 8:
-        h2 ^= _mix_k2(_load(buf, at + 8, tail - 8))
+        h2 ^= _mix_k2(k2)
     if tail > 0:
-        h1 ^= _mix_k1(_load(buf, at, min(tail, 8)))
+        h1 ^= _mix_k1(k1)
     return _finalize(h1, h2, _U(length))[0]
+
+
+@numba.njit(**JIT)
+def _word_bounds(buf):
+    """(starts, ends) of the words of ``buf``: runs of bytes above 0x20. Branch-free: every
+    byte is written to both outputs, and only a word's first (or past-last) byte advances."""
+    cap = len(buf) // 2 + 1
+    starts = np.empty(cap, dtype=np.int64)
+    ends = np.empty(cap, dtype=np.int64)
+    s = e = 0
+    before = False
+    for i in range(len(buf)):
+        inside = buf[i] > _SPACE
+        starts[s] = i
+        s += inside and not before
+        ends[e] = i
+        e += before and not inside
+        before = inside
+    ends[e] = len(buf)
+    return starts[:s], ends[:s]
 
 
 @numba.njit(**JIT)
 def word_codes(buf):
     """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
-    by ASCII spaces). Two passes, counting words and then hashing them, so the outputs are
-    exactly sized."""
-    count = 0
-    for i in range(len(buf)):
-        count += buf[i] != _SPACE and (i == 0 or buf[i - 1] == _SPACE)
-    codes = np.empty(count, dtype=_U)
-    starts = np.empty(count, dtype=np.int64)
-    count, i, size = 0, 0, len(buf)
-    while i < size:
-        if buf[i] == _SPACE:
-            i += 1
-            continue
-        end = i
-        while end < size and buf[end] != _SPACE:
-            end += 1
-        codes[count], starts[count] = _bytes_hash(buf, i, end - i), i
-        count += 1
-        i = end
+    by ASCII spaces or newlines: any byte up to 0x20)."""
+    starts, ends = _word_bounds(buf)
+    padded = np.zeros(len(buf) + 16, dtype=np.uint8)
+    padded[: len(buf)] = buf
+    codes = np.empty(len(starts), dtype=_U)
+    for w in range(len(starts)):
+        codes[w] = _word_hash(padded, starts[w], ends[w] - starts[w])
     return codes, starts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -86,8 +87,8 @@ class NgramStream:
     """Hashes of the n-grams of a stream of documents, handed out in batches.
 
     With ``overlap`` two threads share the work: the caller's thread reads and normalizes
-    batch i + 1 (Python) while a coding thread codes and hashes batch i (compiled code and
-    tiktoken, which release the GIL); without it, all runs on the caller's thread. Batches are
+    batch i + 1 while a coding thread codes and hashes batch i (compiled code and tiktoken,
+    which release the GIL); without it, all runs on the caller's thread. Batches are
     coded in order, one at a time, so carries between them stay exact.
     """
 
@@ -121,7 +122,7 @@ class NgramStream:
         if batch:
             yield batch
 
-    def _code(self, batch: list[Document], prepared: list[str]) -> Hashes:
+    def _code(self, batch: list[Document], prepared: Any) -> Hashes:
         n = self.n
         all_codes, words = self.coder.encode(prepared, [d.continues for d in batch])
         segments, allowed = [], []

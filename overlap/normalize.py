@@ -110,6 +110,41 @@ def normalize(text: str) -> str:
     return " ".join(words(text))
 
 
+FOLDS_TO_SPACE = 0x20
+CONTEXTUAL = -1
+_CAPITAL_SIGMA = "\u03a3"  # lower-cases to final "ς" or "σ" depending on what follows
+
+
+def _may_join(c: str) -> bool:
+    """Whether NFKC may compose or reorder ``c`` with its neighbours: combining marks (every
+    second character of a canonical composition is one) and the conjoining Hangul jamo that
+    compose algorithmically (the tests check both claims against Unicode's data)."""
+    return (unicodedata.category(c)[0] == "M" or unicodedata.combining(c) != 0
+            or 0x1100 <= ord(c) <= 0x11FF)
+
+
+def fold_alone(code_point: int) -> int:
+    """What ``code_point`` folds to wherever it stands: ``FOLDS_TO_SPACE``, the one code point
+    it becomes (lower-cased, NFKC, as ``spaced_words`` leaves it, same UTF-8 length), or
+    ``CONTEXTUAL`` when its neighbours may change that.
+
+    Text made only of code points that fold alone normalizes character by character, so
+    compiled code can fold it (``overlap.fast_fold``); it is most text: ASCII, most
+    punctuation and letters of every script.
+    """
+    c = chr(code_point)
+    if any(_may_join(x) or x == _CAPITAL_SIGMA for x in c + unicodedata.normalize("NFKC", c)):
+        return CONTEXTUAL
+    once = _fold(c)
+    if once and not once.strip(" "):
+        return FOLDS_TO_SPACE
+    size = len(c.encode("utf-8", "surrogatepass"))
+    if (len(once) == 1 and _fold(once) == once and not _may_join(once)
+            and len(once.encode("utf-8", "surrogatepass")) == size):
+        return ord(once)
+    return CONTEXTUAL
+
+
 def word_spans(text: str) -> list[tuple[int, int]]:
     """Character spans in the original ``text`` of the runs that become normalized words.
 

@@ -19,36 +19,36 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from common.errors import UserError
+from overlap.fast_fold import FoldedTexts, fold_texts, folded_strings
 from overlap.murmur import word_codes
-from overlap.normalize import normalize, spaced_words
 
 UNITS = ("words", "gpt2")
 
 
 class Coder(ABC):
     """Texts to unit codes in two steps, so that a pipeline can overlap them: ``prepare``
-    normalizes (Python, holds the GIL) and ``encode`` codes (compiled code or tiktoken, both
-    release the GIL)."""
+    normalizes (partly in Python, holding the GIL) and ``encode`` codes (compiled code or
+    tiktoken, both release the GIL). What ``prepare`` returns only ``encode`` reads."""
 
     unit: str
     tokenizer: str  # identity of the tokenizer ("" for words), recorded in filters
 
     @abstractmethod
-    def prepare(self, texts: list[str]) -> list[str]:
-        """Each text's normalized words, separated by spaces."""
+    def prepare(self, texts: list[str]) -> Any:
+        """The texts normalized, in the form ``encode`` takes."""
 
     @abstractmethod
-    def encode(self, prepared: list[str],
-               continues: list[bool]) -> tuple[list[np.ndarray], int]:
+    def encode(self, prepared: Any, continues: list[bool]) -> tuple[list[np.ndarray], int]:
         """Codes of each prepared text, and the number of words."""
 
     def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
         """Codes of already normalized words (a continuation of a text when ``continues``)."""
-        return self.encode([" ".join(words)], [continues])[0][0]
+        return self.codes_batch([" ".join(words)], [continues])[0][0]
 
     def codes_batch(self, texts: list[str],
                     continues: list[bool]) -> tuple[list[np.ndarray], int]:
@@ -57,22 +57,23 @@ class Coder(ABC):
 
 
 class WordCoder(Coder):
-    """Codes of normalized words: compiled mmh3 over a whole batch of documents."""
+    """Codes of normalized words: compiled folding and mmh3 over a whole batch of texts."""
 
     unit = "words"
     tokenizer = ""
 
-    def prepare(self, texts: list[str]) -> list[str]:
-        return [spaced_words(t) for t in texts]  # word codes need only the boundaries
+    def prepare(self, texts: list[str]) -> FoldedTexts:
+        return fold_texts(texts)
 
-    def encode(self, prepared: list[str],
+    def encode(self, prepared: FoldedTexts,
                continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        buf = np.frombuffer(" ".join(prepared).encode("utf-8"), dtype=np.uint8)
-        codes, starts = word_codes(buf)
-        sizes = [len(p.encode("utf-8")) + 1 for p in prepared]
-        ends = np.cumsum(sizes) - 1  # byte offset where each document's text ends
-        cuts = np.searchsorted(starts, ends)
-        return np.split(codes, cuts[:-1]), len(codes)
+        if not len(prepared.ends):
+            return [], 0
+        codes, starts = word_codes(prepared.buf)
+        per_text = np.split(codes, np.searchsorted(starts, prepared.ends[:-1]))
+        for j, text in prepared.left.items():
+            per_text[j] = word_codes(np.frombuffer(text.encode("utf-8"), dtype=np.uint8))[0]
+        return per_text, sum(map(len, per_text))
 
 
 class GPT2Coder(Coder):
@@ -89,7 +90,7 @@ class GPT2Coder(Coder):
         (self._newline,) = self._tok.encode("\n")
 
     def prepare(self, texts: list[str]) -> list[str]:
-        return [normalize(t) for t in texts]
+        return [" ".join(t.split()) for t in folded_strings(fold_texts(texts))]
 
     def encode(self, prepared: list[str],
                continues: list[bool]) -> tuple[list[np.ndarray], int]:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from overlap.murmur import LANES, fmix, window_hashes, word_codes
 
-word = st.text(alphabet=st.characters(blacklist_characters=" ", blacklist_categories=("Cs",)),
+word = st.text(alphabet=st.characters(min_codepoint=0x21, blacklist_categories=("Cs",)),
                min_size=1, max_size=70)
 
 
@@ -47,10 +47,10 @@ def test_fmix_is_murmurs_finalizer():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(word, max_size=30), st.integers(1, 3), st.integers(0, 2))
+@given(st.lists(word, max_size=30), st.text(" \n", min_size=1, max_size=3), st.integers(0, 2))
 def test_word_codes_equal_mmh3(words, gap, edge):
-    text = " " * edge + (" " * gap).join(words) + " " * edge
+    text = " " * edge + gap.join(words) + "\n" * edge
     buf = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     codes, starts = word_codes(buf)
     assert codes.tolist() == [mmh3.hash64(w, 0, signed=False)[0] for w in words]
-    assert all(buf[s - 1] == 32 for s in starts if s) and all(buf[s] != 32 for s in starts)
+    assert all(buf[s - 1] <= 32 for s in starts if s) and all(buf[s] > 32 for s in starts)

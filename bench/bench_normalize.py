@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from common.paths import shared_data_dir  # noqa: E402
 from overlap.corpus import iter_documents  # noqa: E402
-from overlap.fast_fold import fold_texts, folded_strings  # noqa: E402
+from overlap.fast_fold import fold_texts, normalized_strings  # noqa: E402
 from overlap.murmur import word_codes  # noqa: E402
 from overlap.normalize import spaced_words  # noqa: E402
 from overlap.units import WordCoder  # noqa: E402
@@ -65,7 +65,7 @@ def compiled_codes(docs: list[str]) -> list[np.ndarray]:
 
 
 def bench_corpus(name: str, docs: list[str], repeats: int) -> list[str]:
-    folded = [s for f in compiled_fold(docs) for s in folded_strings(f)]
+    folded = [s for f in compiled_fold(docs) for s in normalized_strings(f)]
     assert [s.split() for s in folded] == [s.split() for s in python_fold(docs)]
     assert all(np.array_equal(a, b) for a, b in zip(python_codes(docs), compiled_codes(docs),
                                                       strict=True))

@@ -105,15 +105,34 @@ def _fold_lines(text: str) -> str:
     lines = text.split("\n")
     if len(lines) == 1:
         return spaced_words(text)
-    return " ".join(folded_strings(fold_texts(lines)))
+    return " ".join(normalized_strings(fold_texts(lines)))
 
 
-def folded_strings(folded: FoldedTexts) -> list[str]:
-    """Each text's folded string: ``spaced_words`` of each text, words and spaces."""
+@numba.njit(nogil=True, cache=True)
+def _squeeze(buf):
+    """``buf`` with the words of each text joined by single spaces: a run of spaces becomes
+    one, and a text keeps none at its start or end."""
+    out = np.empty_like(buf)
+    size, pending = 0, False
+    for b in buf:
+        if b == 0x20:
+            pending = True
+            continue
+        if pending and b != SEPARATOR and size and out[size - 1] != SEPARATOR:
+            out[size] = 0x20
+            size += 1
+        out[size] = b
+        size += 1
+        pending = False
+    return out[:size]
+
+
+def normalized_strings(folded: FoldedTexts) -> list[str]:
+    """``normalize`` of each text: its words joined by single spaces."""
     if not len(folded.ends):
         return []
-    strings = folded.buf.tobytes().decode("utf-8", "surrogatepass").split(chr(SEPARATOR))
+    strings = _squeeze(folded.buf).tobytes().decode("utf-8", "surrogatepass")
+    strings = strings.split(chr(SEPARATOR))
     for j, text in folded.left.items():
-        strings[j] = text
+        strings[j] = " ".join(text.split())
     return strings
-

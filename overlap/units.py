@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import UserError
-from overlap.fast_fold import FoldedTexts, fold_texts, folded_strings
+from overlap.fast_fold import FoldedTexts, fold_texts, normalized_strings
 from overlap.murmur import word_codes
 
 UNITS = ("words", "gpt2")
@@ -90,7 +90,7 @@ class GPT2Coder(Coder):
         (self._newline,) = self._tok.encode("\n")
 
     def prepare(self, texts: list[str]) -> list[str]:
-        return [" ".join(t.split()) for t in folded_strings(fold_texts(texts))]
+        return normalized_strings(fold_texts(texts))
 
     def encode(self, prepared: list[str],
                continues: list[bool]) -> tuple[list[np.ndarray], int]:

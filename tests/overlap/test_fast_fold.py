@@ -4,14 +4,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from overlap.fast_fold import fold_texts, folded_strings
+from overlap.fast_fold import fold_texts, normalized_strings
 from overlap.murmur import word_codes
 from overlap.normalize import CONTEXTUAL, fold_alone, normalize, words
 from overlap.units import WordCoder
 
 
 def _words_of_batch(texts: list[str]) -> list[list[str]]:
-    return [s.split() for s in folded_strings(fold_texts(texts))]
+    return [s.split() for s in normalized_strings(fold_texts(texts))]
 
 
 def test_the_unicode_facts_fold_alone_relies_on():
@@ -57,7 +57,7 @@ def test_normalization_never_reaches_across_a_line_break(a, b):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(mixed, max_size=8))
 def test_batches_fold_as_the_normalizer_does(texts):
-    assert [" ".join(w) for w in _words_of_batch(texts)] == [normalize(t) for t in texts]
+    assert normalized_strings(fold_texts(texts)) == [normalize(t) for t in texts]
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,25 +87,53 @@ def count_distinct(pairs: np.ndarray) -> int:
 class NgramStream:
     """Hashes of the n-grams of a stream of documents, handed out in batches.
 
-    With ``overlap`` two threads share the work: the caller's thread reads and normalizes
-    batch i + 1 while a coding thread codes and hashes batch i (compiled code and tiktoken,
-    which release the GIL); without it, all runs on the caller's thread. Batches are
-    coded in order, one at a time, so carries between them stay exact.
+    ``threads`` share the work. With 1, all runs on the caller's thread. With 2, the caller's
+    thread reads and normalizes batch i + 1 while a coding thread codes and hashes batch i
+    (compiled code and tiktoken, which release the GIL). With 3, a helper thread codes half of
+    each batch beside the coding thread: coding is the longest step of the ``gpt2`` unit
+    (tiktoken), and a build on 2 cores has no other process to give the second core to.
+    Batches are hashed in order, one at a time, so carries between them stay exact.
     """
 
-    def __init__(self, coder: Coder, n: int, seed: int, overlap: bool = True):
+    def __init__(self, coder: Coder, n: int, seed: int, threads: int = 2):
         self.coder, self.n, self.seed = coder, n, seed
-        self.overlap = overlap
+        self.threads = threads
         self._carry = np.empty(0, dtype=np.uint64)
         self._lookahead: Document | None = None
+        self._helper: ThreadPoolExecutor | None = None
 
     def hashes(self, docs: Iterable[Document]) -> Iterator[Hashes]:
         self._carry, self._lookahead = self._carry[:0], None
         docs = iter(docs)
-        prepared = ((b, self.coder.prepare([d.text for d in b])) for b in self._batches(docs))
-        yield from overlapped_map(self._code, prepared, self.overlap)
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            self._helper = helper if self.threads > 2 else None
+            prepared = ((b, self._prepare(b)) for b in self._batches(docs))
+            yield from overlapped_map(self._code, prepared, self.threads > 1)
         if self._lookahead is not None:
             yield from self._finish_range(self._lookahead, docs)
+
+    def _prepare(self, batch: list[Document]) -> list[tuple[int, Any]]:
+        """The batch normalized, as (number of documents, prepared) parts: two of about equal
+        size when the helper thread codes one of them."""
+        texts = [d.text for d in batch]
+        if self._helper is None or len(texts) < 2:
+            return [(len(texts), self.coder.prepare(texts))]
+        sizes = np.cumsum([len(t) for t in texts])
+        cut = int(np.clip(np.searchsorted(sizes, sizes[-1] / 2), 1, len(texts) - 1))
+        return [(cut, self.coder.prepare(texts[:cut])),
+                (len(texts) - cut, self.coder.prepare(texts[cut:]))]
+
+    def _encode(self, batch: list[Document],
+                parts: list[tuple[int, Any]]) -> tuple[list[np.ndarray], int]:
+        """Codes of each document of the batch, and the number of words."""
+        continues = [d.continues for d in batch]
+        if len(parts) == 1:
+            return self.coder.encode(parts[0][1], continues)
+        (cut, first), (_, second) = parts
+        early = self._helper.submit(self.coder.encode, first, continues[:cut])
+        late_codes, late_words = self.coder.encode(second, continues[cut:])
+        codes, words = early.result()
+        return codes + late_codes, words + late_words
 
     def _batches(self, docs: Iterator[Document]) -> Iterator[list[Document]]:
         """Batches of about BATCH_BYTES; a lookahead piece ends them and is kept aside."""
@@ -122,9 +151,9 @@ class NgramStream:
         if batch:
             yield batch
 
-    def _code(self, batch: list[Document], prepared: Any) -> Hashes:
+    def _code(self, batch: list[Document], parts: list[tuple[int, Any]]) -> Hashes:
         n = self.n
-        all_codes, words = self.coder.encode(prepared, [d.continues for d in batch])
+        all_codes, words = self._encode(batch, parts)
         segments, allowed = [], []
         for doc, codes in zip(batch, all_codes, strict=True):
             if doc.continues:

@@ -1,9 +1,10 @@
 """Run the hashing of a corpus on a number of cores, with bounded memory and a progress bar.
 
 On one or two cores the build's own process reads, normalizes, codes and hashes (on one thread,
-or two that overlap). On more, worker processes do, and the parent only receives (h1, h2)
-arrays, through a queue whose size bounds memory no matter how large the corpus is. The parent
-owns the filter, so memory is the filter plus a few batches, not one filter per worker.
+or three that overlap: ``NgramStream``). On more, worker processes do, and the parent only
+receives (h1, h2) arrays, through a queue whose size bounds memory no matter how large the
+corpus is. The parent owns the filter, so memory is the filter plus a few batches, not one
+filter per worker.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ def default_workers() -> int:
 
 def hashing_processes(workers: int) -> int:
     """Processes that read and hash for a build on ``workers`` cores; 0: the build's own
-    process does, on one thread (1 core) or two (2 cores, while other threads fill the filter:
-    on 2 cores a second process only adds hand-over costs). From 3 cores on, one core is left
-    to the parent's filling threads."""
+    process does, on one thread (1 core) or three (2 cores, while another thread fills the
+    filter: on 2 cores a second process only adds hand-over costs). From 3 cores on, one core
+    is left to the parent's filling threads."""
     return 0 if workers <= 2 else workers - 1
 
 
@@ -61,9 +62,9 @@ def hash_task(task: Task, stream: NgramStream, text_field: str,
     yield from stream.hashes(read_task(task, text_field, stats))
 
 
-def ngram_stream(spec: HashSpec, overlap: bool = True) -> NgramStream:
+def ngram_stream(spec: HashSpec, threads: int = 2) -> NgramStream:
     """The hasher of ``spec``; each worker process makes its own."""
-    return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, overlap)
+    return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, threads)
 
 
 def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
@@ -111,7 +112,7 @@ class HashRun:
                     self._reported = self.stats.report_new(self._reported)
 
     def _serial(self) -> Iterator[Hashes | Task]:
-        stream = ngram_stream(self.spec, overlap=self.workers > 1)
+        stream = ngram_stream(self.spec, threads=1 if self.workers == 1 else 3)
         for task in self.tasks:
             yield from hash_task(task, stream, self.spec.text_field, self.stats)
             yield task

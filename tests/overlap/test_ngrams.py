@@ -1,7 +1,11 @@
 import mmh3
 import numpy as np
+import pytest
 
+from overlap import ngrams
+from overlap.corpus import Document
 from overlap.ngrams import count_distinct, ngram_hashes, segment_hashes, unique_pairs, window_hashes
+from overlap.units import make_coder
 
 
 def test_count_distinct_equals_a_python_set():
@@ -34,3 +38,25 @@ def test_segment_hashes_count_windows_per_segment():
     all1, _ = ngram_hashes(segments[3], 3, 0)
     assert np.array_equal(h1[3:], all1)
     assert len(ngram_hashes(np.arange(2, dtype=np.uint64), 3, 0)[0]) == 0
+
+
+@pytest.mark.parametrize("unit", ["words", "gpt2"])
+def test_streams_on_one_two_or_three_threads_give_the_same_hashes(unit, monkeypatch, request):
+    """Pieces that continue a document carry their n - 1 codes over, across batches and across
+    the halves the helper thread codes; every thread count gives the one-thread hashes."""
+    if unit == "gpt2":
+        request.getfixturevalue("shared_data")
+    monkeypatch.setattr(ngrams, "BATCH_BYTES", 300)  # many batches, each cut in two
+    rng = np.random.default_rng(1)
+    vocabulary = ["the", "Cat", "sat", "ON", "a", "mat", "é", "naïve", "Σ", "…", "x\u0301"]
+    docs = [Document("f", i, " ".join(rng.choice(vocabulary, rng.integers(0, 40))),
+                     continues=bool(i % 3)) for i in range(60)]
+    coder = make_coder(unit)
+
+    def hashes(threads: int) -> list[tuple[int, int]]:
+        stream = ngrams.NgramStream(coder, 4, 7, threads)
+        return [pair for h in stream.hashes(docs) for pair in zip(h.h1.tolist(), h.h2.tolist(),
+                                                                  strict=True)]
+
+    one = hashes(1)
+    assert len(one) > 500 and hashes(2) == one and hashes(3) == one

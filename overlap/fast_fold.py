@@ -5,8 +5,9 @@ table each make a new string, and non-ASCII text costs ~10x more per character t
 Most code points fold the same wherever they stand (``normalize.fold_alone``): ASCII, most
 punctuation, most letters of every script. A text made only of those folds byte by byte, in
 one compiled pass over its UTF-8 that releases the GIL. The rest (texts with a combining mark,
-a capital sigma, a ligature, ...) are left to ``spaced_words``; the tests check that both give
-the same words on every code point of the Basic Multilingual Plane and on arbitrary text.
+a capital sigma, a ligature, ...) are folded again line by line, and only the lines that need
+it go to ``spaced_words``; the tests check that both ways give the same words on every code
+point of the Basic Multilingual Plane and on arbitrary text.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from overlap.normalize import fold_alone, spaced_words
 _UNKNOWN = -2  # not classified yet: ``fold_alone`` is asked once per code point met
 _TABLE = np.full(0x110000, _UNKNOWN, dtype=np.int32)
 _TABLE[:0x80] = [fold_alone(cp) for cp in range(0x80)]  # the compiled pass reads these unchecked
-_DONE, _NEW_CODE_POINT, _NOT_ALONE = 0, 1, 2  # a text's status after a pass
+_NEW_CODE_POINT, _NOT_ALONE = 1, 2  # a text's status after a pass (0: folded)
 SEPARATOR = ord("\n")  # between texts in the folded bytes: folded text holds no newline
 
 
 @dataclass
 class FoldedTexts:
     """Texts folded into one UTF-8 buffer: word characters (lower-cased) and spaces, each text
-    followed by ``SEPARATOR``. The texts in ``left`` could not be folded alone: their bytes are
-    spaces, and ``left`` holds their ``spaced_words`` (up to how many spaces) instead."""
+    followed by ``SEPARATOR``. The texts in ``left`` could not be folded in one pass: their
+    bytes are spaces, and ``left`` holds their words instead, separated by spaces."""
 
     buf: np.ndarray  # uint8
     ends: np.ndarray  # int64: the offset of the separator after each text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +106,8 @@ class NgramStream:
     def hashes(self, docs: Iterable[Document]) -> Iterator[Hashes]:
         self._carry, self._lookahead = self._carry[:0], None
         docs = iter(docs)
-        with ThreadPoolExecutor(max_workers=1) as helper:
-            self._helper = helper if self.threads > 2 else None
+        with ThreadPoolExecutor(max_workers=1) if self.threads > 2 else nullcontext() as helper:
+            self._helper = helper
             prepared = ((b, self._prepare(b)) for b in self._batches(docs))
             yield from overlapped_map(self._code, prepared, self.threads > 1)
         if self._lookahead is not None:

@@ -57,6 +57,17 @@ def code_all(docs: list[str], unit: str) -> list:
             for i in range(0, len(docs), batch)]
 
 
+def in_processes(fn: Callable[..., object], args: list[tuple]) -> None:
+    """``fn(*a)`` for each ``a`` of ``args``, each in a forked process of its own, all at once."""
+    fork = mp.get_context("fork")
+    procs = [fork.Process(target=fn, args=a) for a in args]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert all(p.exitcode == 0 for p in procs)
+
+
 def read_code(tasks: list, unit: str) -> None:
     """Read, normalize and tokenize ``tasks``: a build's text work, with no filter to fill."""
     for task in tasks:
@@ -73,17 +84,8 @@ def text_work_scaling(corpus: Path, unit: str) -> dict:
     halves: list[list] = [[], []]
     for task in sorted(tasks, key=task_bytes, reverse=True):  # as even in bytes as can be
         min(halves, key=lambda h: sum(map(task_bytes, h))).append(task)
-    fork = mp.get_context("fork")
-
-    def split() -> None:
-        procs = [fork.Process(target=read_code, args=(half, unit)) for half in halves]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-        assert all(p.exitcode == 0 for p in procs)
-
-    one, two = timed(lambda: read_code(tasks, unit))[0], timed(split)[0]
+    one = timed(lambda: read_code(tasks, unit))[0]
+    two = timed(lambda: in_processes(read_code, [(half, unit) for half in halves]))[0]
     return {"one_s": one, "two_s": two, "speedup": one / two}
 
 
@@ -98,16 +100,7 @@ def cpu_scaling() -> dict:
     """A pure-Python loop in 1 process, then in each of 2 forked processes: the throughput a
     second core adds to work that shares nothing and touches little memory, the ceiling of
     any 1 -> 2 speed-up in this run (on a virtual machine shared with others it moves)."""
-    fork = mp.get_context("fork")
-
-    def both() -> None:
-        procs = [fork.Process(target=_spin) for _ in range(2)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-
-    one, two = timed(_spin)[0], timed(both)[0]
+    one, two = timed(_spin)[0], timed(lambda: in_processes(_spin, [(), ()]))[0]
     return {"one_s": one, "two_s": two, "speedup": 2 * one / two}
 
 

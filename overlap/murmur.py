@@ -110,10 +110,10 @@ def window_hashes(codes, lengths, allowed, n, seed):
 
 
 @numba.njit(**JIT)
-def _load(buf, start, count):
-    """``count`` (<= 8) bytes of ``buf`` from ``start`` as a little-endian uint64."""
+def _load(buf, start):
+    """The 8 bytes of ``buf`` from ``start`` as a little-endian uint64."""
     v = _U(0)
-    for i in range(count):
+    for i in range(8):
         v |= _U(buf[start + i]) << _U(8 * i)
     return v
 
@@ -125,11 +125,10 @@ def _word_hash(padded, start, length):
     masked, with no loop whose length changes from word to word (such loops mispredict)."""
     h1 = h2 = _U(0)
     for _ in range(length >> 4):
-        h1, h2 = _block(h1, h2, _mix_k1(_load(padded, start, 8)),
-                        _mix_k2(_load(padded, start + 8, 8)))
+        h1, h2 = _block(h1, h2, _mix_k1(_load(padded, start)), _mix_k2(_load(padded, start + 8)))
         start += 16
     tail = length & 15
-    k1, k2 = _load(padded, start, 8), _load(padded, start + 8, 8)
+    k1, k2 = _load(padded, start), _load(padded, start + 8)
     if tail < 8:
         k1 &= (_U(1) << _U(8 * tail)) - _U(1)
     elif tail > 8:

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from pybloom_live import BloomFilter as PyBloom  # noqa: E402
 
-from common.paths import shared_data_dir  # noqa: E402
+from contamkit.common.paths import shared_data_dir  # noqa: E402
+from contamkit.corpus.read import CorpusStats, corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
 from overlap.bloom import BloomFilter  # noqa: E402
 from overlap.build import BuildOptions, build_filter  # noqa: E402
-from overlap.corpus import CorpusStats, corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
 from overlap.filters import open_filter  # noqa: E402
 from overlap.ngrams import NgramStream, segment_hashes  # noqa: E402
 from overlap.normalize import words  # noqa: E402

@@ -26,12 +26,12 @@ os.environ.setdefault("CONTAM_PROGRESS", "0")  # scoring bars would interleave w
 import torch  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
 
-from common.paths import gpt2_vocab_dir, shared_data_dir  # noqa: E402
+from contamkit.common.paths import gpt2_vocab_dir, shared_data_dir  # noqa: E402
+from contamkit.corpus.read import iter_documents  # noqa: E402
 from model.generate import generate  # noqa: E402
 from model.gpt2 import GPT, GPTConfig  # noqa: E402
 from model.scoring import token_logprobs  # noqa: E402
 from model.tokenizer import load_gpt2  # noqa: E402
-from overlap.corpus import iter_documents  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:

@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO))
 import psutil  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
-from common.atomic import write_json  # noqa: E402
-from common.paths import shared_data_dir  # noqa: E402
+from contamkit.common.atomic import write_json  # noqa: E402
+from contamkit.common.paths import shared_data_dir  # noqa: E402
+from contamkit.scale.executor import NO_DASHBOARD  # noqa: E402
+from contamkit.scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
 from overlap.build import BuildOptions, build_filter  # noqa: E402
-from scale.executor import NO_DASHBOARD  # noqa: E402
-from scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
 
 TEXT_FILES = ["ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt",
               "wikitext-2/train.txt", "wikitext-2/valid.txt", "wikitext-2/test.txt",

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.paths import REPO_ROOT, shared_data_dir  # noqa: E402
+from contamkit.common.paths import REPO_ROOT, shared_data_dir  # noqa: E402
 from model.gpt2 import GPT  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.dataset import open_prepared  # noqa: E402

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from common.errors import UserError
-from common.progress import log, progress
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log, progress
+from contamkit.corpus.read import iter_documents
 from model.tokenizer import EOT, TrainedBPE
-from overlap.corpus import iter_documents
 
 MIN_VOCAB = 257  # 256 bytes + <|endoftext|>
 

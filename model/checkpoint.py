@@ -19,10 +19,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from common.atomic import atomic_open, write_json
-from common.errors import UserError
-from common.files import file_sha256
-from common.progress import log
+from contamkit.common.atomic import atomic_open, write_json
+from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256
+from contamkit.common.progress import log
 from model.gpt2 import GPT, GPTConfig
 
 FORMAT = "contamkit-gpt"

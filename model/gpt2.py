@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 
 
 @dataclass

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from common.progress import log, progress
+from contamkit.common.progress import log, progress
 from model.gpt2 import GPT
 
 LOGIT_CHUNK = 1 << 25  # floats of logits materialized at once (128 MiB)

@@ -14,10 +14,10 @@ import tiktoken
 import tokenizers
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 
-from common.atomic import write_json, write_text
-from common.errors import UserError
-from common.files import file_sha256, read_versioned_json
-from common.paths import gpt2_vocab_dir
+from contamkit.common.atomic import write_json, write_text
+from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256, read_versioned_json
+from contamkit.common.paths import gpt2_vocab_dir
 
 # GPT-2's pre-tokenization pattern (PAPER.md), as tiktoken writes it.
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""

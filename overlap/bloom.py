@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from common.atomic import atomic_open
-from common.errors import UserError
+from contamkit.common.atomic import atomic_open
+from contamkit.common.errors import UserError
 from overlap import probes
 
 MAGIC = b"CTMBLOOM"

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common.background import overlapped_map
-from common.errors import UserError
-from common.progress import log
+from contamkit.common.background import overlapped_map
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log
+from contamkit.corpus.read import CorpusStats, corpus_files, plan_tasks
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.corpus import CorpusStats, corpus_files, plan_tasks
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
@@ -107,7 +107,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
     if opts.scaled():
-        from scale.dask_build import build_scaled
+        from contamkit.scale.dask_build import build_scaled
 
         return build_scaled(corpus, out, opts)
     start = time.perf_counter()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from overlap.bloom import FORMAT_VERSION, BloomFilter, read_header
 from overlap.normalize import NORMALIZER_VERSION
-from scale.sharded import ShardedFilter, is_manifest
+from overlap.sharded import ShardedFilter, is_manifest
 
 
 def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedFilter:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from common.background import overlapped_map
+from contamkit.common.background import overlapped_map
+from contamkit.corpus.read import Document
 from overlap import murmur
-from overlap.corpus import Document
 from overlap.units import Coder
 
 BATCH_BYTES = 1 << 18  # text coded and hashed per batch

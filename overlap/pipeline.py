@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import UserError
-from common.progress import progress
-from overlap.corpus import CorpusStats, Task, read_task
+from contamkit.common.errors import UserError
+from contamkit.common.progress import progress
+from contamkit.corpus.read import CorpusStats, Task, read_task
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from common.atomic import write_figure
+from contamkit.common.atomic import write_figure
 
 _SIZE = (6.4, 4.0)
 _DPI = 100

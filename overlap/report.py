@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common.errors import UserError
-from common.report import Block
-from common.report import write_report as render
+from contamkit.common.errors import UserError
+from contamkit.common.render import Block
+from contamkit.common.render import write_report as render
 
 TOP_EXAMPLES = 10
 MATCH_CHARS = 160  # characters of each matched span shown in the report

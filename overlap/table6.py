@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import load_benchmark
-from common.errors import UserError
-from common.progress import log, progress
+from contamkit.benchmarks import load_benchmark
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log, progress
+from contamkit.corpus.read import Document
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.corpus import Document
 from overlap.filters import check_compatible, open_filter
 from overlap.ngrams import NgramStream, count_distinct, unique_pairs
 from overlap.normalize import NORMALIZER_VERSION

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from overlap.fast_fold import FoldedTexts, fold_texts, normalized_strings
 from overlap.murmur import word_codes
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from common.paths import gpt2_vocab_dir, shared_data_dir
+from contamkit.common.paths import gpt2_vocab_dir, shared_data_dir
 
 os.environ.setdefault("CONTAM_PROGRESS", "0")
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from common.paths import REPO_ROOT
+from contamkit.common.paths import REPO_ROOT
 
 
 def test_ruff_clean():

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from common.errors import UserError
-from common.files import read_settings
+from contamkit.common.errors import UserError
+from contamkit.common.files import read_settings
 
 BASE_KEY = "base"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import UserError
-from common.files import read_versioned_json
+from contamkit.common.errors import UserError
+from contamkit.common.files import read_versioned_json
 from model.tokenizer import Tokenizer, load_tokenizer
 from training.prepare import BPE_PREFIX, FORMAT, MANIFEST, SPLITS, VERSION
 from training.tokenfile import open_tokens

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from model.checkpoint import CONFIG
 from training.dataset import PreparedData, open_prepared
 from training.sequences import WindowOrder, window_counts

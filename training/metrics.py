@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from common.atomic import write_figure, write_jsonl
+from contamkit.common.atomic import write_figure, write_jsonl
 from model.gpt2 import GPTConfig
 
 # Dense bf16 peaks (PAPER.md's MFU anchors; H200 has H100's compute).

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common.atomic import write_json
-from common.errors import UserError
-from common.files import file_sha256
-from common.progress import log, progress
+from contamkit.common.atomic import write_json
+from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256
+from contamkit.common.progress import log, progress
+from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
 from model.tokenizer import Tokenizer, load_tokenizer
-from overlap.corpus import CorpusStats, Document, corpus_files, iter_documents
 from training.tokenfile import TokenWriter, dtype_for
 
 MANIFEST = "manifest.json"

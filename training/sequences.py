@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 
 
 class WindowOrder:

@@ -20,9 +20,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_bytes
 
-from common.atomic import atomic_open, write_json, write_text
-from common.errors import UserError
-from common.files import read_versioned_json
+from contamkit.common.atomic import atomic_open, write_json, write_text
+from contamkit.common.errors import UserError
+from contamkit.common.files import read_versioned_json
 from model.checkpoint import load_checkpoint, save_checkpoint
 from model.gpt2 import GPT
 from training.config import TrainConfig, differing_keys, from_dict

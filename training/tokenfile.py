@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common.atomic import atomic_open
-from common.errors import UserError
-from common.files import file_sha256
+from contamkit.common.atomic import atomic_open
+from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256
 
 MAGIC = b"CTKTOKS\x00"
 VERSION = 1

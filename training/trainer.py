@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from common.atomic import write_json
-from common.errors import UserError
-from common.progress import log, progress
+from contamkit.common.atomic import write_json
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log, progress
 from model.gpt2 import GPT, GPTConfig
 from training import distributed
 from training.config import TrainConfig

@@ -12,7 +12,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from model.checkpoint import import_hf_gpt2, load_checkpoint, save_checkpoint
 from model.gpt2 import GPT, GPTConfig
 

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from cli import main
+from contamkit.cli import main
 from model.checkpoint import load_checkpoint
 from model.tokenizer import load_tokenizer
 

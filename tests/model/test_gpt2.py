@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from model.gpt2 import GPT, GPTConfig
 
 # Hugging Face's published parameter counts (tied embeddings counted once).

@@ -11,7 +11,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from model.bpe_training import train_bpe
 from model.tokenizer import EOT, load_gpt2, load_tokenizer, load_trained
 

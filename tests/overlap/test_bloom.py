@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from overlap import probes
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import check_compatible, open_filter
@@ -182,7 +182,7 @@ def test_atomic_save_keeps_old_file_on_failure(saved, monkeypatch):
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("common.atomic.os.fsync", disk_full)
+    monkeypatch.setattr("contamkit.common.atomic.os.fsync", disk_full)
     with pytest.raises(OSError):
         bloom.save(path)
     assert path.read_bytes() == before

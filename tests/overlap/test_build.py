@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pybloom_live import BloomFilter as PyBloom
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from overlap.build import BuildOptions, build_filter
 from overlap.filters import open_filter
 from overlap.ngrams import ngram_hashes

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from common.errors import UserError
-from common.paths import REPO_ROOT
+from contamkit.common.errors import UserError
+from contamkit.common.paths import REPO_ROOT
 from overlap.decontaminate import (
     DOCUMENTS_NAME,
     REPORT_NAME,

@@ -2,8 +2,8 @@ import mmh3
 import numpy as np
 import pytest
 
+from contamkit.corpus.read import Document
 from overlap import ngrams
-from overlap.corpus import Document
 from overlap.ngrams import count_distinct, ngram_hashes, segment_hashes, unique_pairs, window_hashes
 from overlap.units import make_coder
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from common.paths import REPO_ROOT
-from overlap.bench_overlap import OverlapOptions, run_overlap
+from contamkit.common.paths import REPO_ROOT
 from overlap.build import BuildOptions, build_filter
+from overlap.measure import OverlapOptions, run_overlap
 
 TRAIN = ("the old lighthouse keeper climbed the spiral stairs every evening at dusk to light "
          "the great lamp for the fishing boats")

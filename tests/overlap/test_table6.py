@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from common.paths import REPO_ROOT
+from contamkit.common.paths import REPO_ROOT
 from model.tokenizer import load_gpt2
 from overlap.normalize import words
 from overlap.table6 import PAPER, Convention, measure_dataset, table6
@@ -90,7 +90,7 @@ def test_word_unit_per_line_drop_unk_equals_exact_sets(shared_data):
 
 
 def test_corpus_row_and_mismatch(shared_data, tmp_path, capsys):
-    from cli import main
+    from contamkit.cli import main
 
     corpus = shared_data / "ptb" / "ptb.valid.txt"
     f = tmp_path / "valid.bloom"

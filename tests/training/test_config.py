@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-import cli
-from common.errors import UserError
-from common.paths import REPO_ROOT
+from contamkit import cli
+from contamkit.common.errors import UserError
+from contamkit.common.paths import REPO_ROOT
 from training.config import TrainConfig, differing_keys, load_config
 from training.optim import build_optimizer, lr_at
 from training.trainer import accumulation_steps, model_config

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-import cli
 import training.prepare as prepare_module
-from common.errors import UserError
+from contamkit import cli
+from contamkit.common.errors import UserError
 from model.tokenizer import load_gpt2
 from training.dataset import check_tokenizer, open_prepared
 from training.prepare import prepare_corpus

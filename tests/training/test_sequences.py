@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from training.dataset import open_prepared
 from training.exposure import document_exposures
 from training.sequences import WindowOrder, fixed_windows, gather, window_counts

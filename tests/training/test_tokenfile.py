@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from common.errors import UserError
+from contamkit.common.errors import UserError
 from training.tokenfile import HEADER_BYTES, TokenWriter, open_tokens, read_header
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-import cli
-from common.errors import UserError
-from common.paths import REPO_ROOT
+from contamkit import cli
+from contamkit.common.errors import UserError
+from contamkit.common.paths import REPO_ROOT
 from model.checkpoint import load_checkpoint
 from training.config import load_config
 from training.dataset import open_prepared

@@ -1,0 +1,181 @@
+"""``analyze``: how a benchmark's metrics shift with overlap, from an evaluate and an overlap run.
+
+Writes ``summary.json`` (every figure), ``shift.csv`` (metric x subset, with intervals),
+``examples.csv`` (the joined per-example table), ``buckets.png``, ``loss_vs_overlap.png`` and
+``report.md`` / ``report.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from contamkit.analysis import plots, report
+from contamkit.analysis.evaluators import LOSS_LABELS
+from contamkit.analysis.metrics import TASK_METRICS
+from contamkit.analysis.runs import Joined, Run, join_runs, read_eval_run, read_overlap_run
+from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_groups, regression
+from contamkit.common.atomic import write_json, write_text
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log
+
+FORMAT = "contamkit-analysis"
+VERSION = 1
+SUBSETS = ("all", "clean", "dirty", "without_dirty", "without_dirty_minus_all",
+           "dirty_minus_clean")
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    edges: tuple[float, ...] = (0.05, 0.15, 0.5)  # overlap buckets: 0, (0, 5 %], ... (50, 100 %]
+    n_boot: int = 2000
+    n_perm: int = 2000
+    seed: int = 0
+
+    def check(self) -> None:
+        edges = np.asarray(self.edges)
+        if len(edges) and (np.any(np.diff(edges) <= 0) or edges[0] <= 0 or edges[-1] >= 1):
+            raise UserError(f"--buckets {list(self.edges)}: need increasing values in (0, 1)")
+        if self.n_boot < 1 or self.n_perm < 0:
+            raise UserError("--bootstrap must be >= 1 and --permutations >= 0")
+
+
+def parse_edges(text: str) -> tuple[float, ...]:
+    """"0.05,0.15,0.5" -> bucket edges (checked by AnalysisOptions.check)."""
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--buckets {text!r}: not a comma-separated list of numbers") from None
+
+
+def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
+            opts: AnalysisOptions | None = None) -> dict:
+    """Join the runs, compute every figure, write the outputs; return the summary."""
+    opts = opts or AnalysisOptions()
+    opts.check()
+    evaluation, overlap = read_eval_run(eval_dir), read_overlap_run(overlap_dir)
+    joined = join_runs(evaluation, overlap)
+    summary = shift_summary(evaluation, overlap, joined, opts)
+    out = Path(out_dir)
+    write_json(out / "summary.json", summary)
+    write_text(out / "shift.csv", shift_csv(summary))
+    write_text(out / "examples.csv", examples_csv(joined, evaluation.summary["task"]))
+    title = f"{summary['bench']} {summary['split']}"
+    plots.plot_buckets(summary["metrics"], title, summary["overlap_label"], out / "buckets.png")
+    fraction, loss = loss_points(joined)
+    plots.plot_loss_scatter(fraction, loss, summary["regression"], summary["regression"]["loss"],
+                            title, summary["overlap_label"], out / "loss_vs_overlap.png")
+    report.write_report(summary, out)
+    headline = next(iter(summary["metrics"].items()))
+    shift = headline[1]["without_dirty_minus_all"]["value"]
+    log.info(f"{title}: {summary['examples']['dirty']} of {summary['examples']['n']} examples "
+             f"dirty; excluding them moves {headline[0]} by {shift:+.4g} -> {out}")
+    return summary
+
+
+def loss_points(joined: Joined) -> tuple[np.ndarray, np.ndarray]:
+    """Overlap fraction and loss of the tested examples whose loss is defined."""
+    loss = np.array([np.nan if r["loss"] is None else float(r["loss"]) for r in joined.rows])
+    keep = np.isfinite(loss) & joined.tested
+    return joined.fraction[keep], loss[keep]
+
+
+def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisOptions) -> dict:
+    task = evaluation.summary["task"]
+    if task not in TASK_METRICS:
+        raise UserError(f"{evaluation.directory / 'summary.json'}: unknown task {task!r}")
+    rng = np.random.default_rng(opts.seed)
+    metrics = {}
+    for metric in TASK_METRICS[task]:
+        num, den = metric.columns(joined.rows)
+        metrics[metric.name] = {
+            "label": metric.label,
+            "scale": metric.scale,
+            "higher_is_better": metric.higher_is_better,
+            **compare_groups(metric, num, den, joined.dirty, opts.n_boot, opts.n_perm, rng,
+                             joined.tested),
+            "buckets": by_bucket(metric, num, den, joined.fraction, opts.edges, opts.n_boot, rng),
+        }
+    fraction, loss = loss_points(joined)
+    fit = regression(fraction, loss, opts.n_boot, opts.n_perm, rng)
+    ov = overlap.summary
+    unit = ov.get("unit", "?")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "bench": evaluation.summary["bench"],
+        "split": evaluation.summary["split"],
+        "task": task,
+        "eval_run": str(evaluation.directory.resolve()),
+        "overlap_run": str(overlap.directory.resolve()),
+        "model": evaluation.summary.get("model"),
+        "tokenizer": evaluation.summary.get("tokenizer"),
+        "overlap_unit": unit,
+        "overlap_filter": ov.get("filter", {}),
+        "overlap_label": f"{ov.get('n', 'n')}-gram overlap ({unit})",
+        "warnings": joined.warnings,
+        "settings": {"level": LEVEL, "bootstrap": opts.n_boot, "permutations": opts.n_perm,
+                     "seed": opts.seed, "bucket_edges": list(opts.edges),
+                     "buckets": bucket_labels(opts.edges)},
+        "examples": overlap_stats(joined),
+        "metrics": metrics,
+        "regression": {"loss": LOSS_LABELS[task], "x": "overlap fraction (0..1)", **fit},
+    }
+
+
+def overlap_stats(joined: Joined) -> dict:
+    """Counts, and the overlap of tested examples: mean of fractions, and pooled n-grams."""
+    tested, dirty = joined.tested, joined.dirty
+    total = joined.ngrams.sum()
+    fractions = joined.fraction[tested]
+    return {
+        "n": len(joined.rows),
+        "tested": int(tested.sum()),
+        "clean": int((tested & ~dirty).sum()),
+        "dirty": int(dirty.sum()),
+        "too_short": int((~tested).sum()),
+        "mean_overlap": float(fractions.mean()) if fractions.size else None,
+        "pooled_overlap": float(joined.found.sum() / total) if total else None,
+        "max_overlap": float(fractions.max()) if fractions.size else None,
+    }
+
+
+def shift_csv(summary: dict) -> str:
+    """metric, subset, n, value, low, high, p_value: the subsets, then every bucket."""
+    stats = summary["examples"]
+    sizes = {"all": stats["n"], "clean": stats["clean"], "dirty": stats["dirty"],
+             "without_dirty": stats["n"] - stats["dirty"]}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["metric", "subset", "n", "value", "low", "high", "p_value"])
+    for name, m in summary["metrics"].items():
+        for subset in SUBSETS:
+            e = m[subset]
+            w.writerow([name, subset, sizes.get(subset, ""), *_cells(e["value"], e["low"],
+                                                                     e["high"], e.get("p_value"))])
+        for b in m["buckets"]:
+            w.writerow([name, f"bucket {b['bucket']}", b["n"],
+                        *_cells(b["value"], b["low"], b["high"], None)])
+    return buf.getvalue()
+
+
+def examples_csv(joined: Joined, task: str) -> str:
+    """One row per evaluated example: id, overlap, the metric fields and the loss."""
+    fields = list(dict.fromkeys(f for m in TASK_METRICS[task] for f in (m.num, m.den) if f))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "overlap", "found", "ngrams", *fields, "loss"])
+    for row, frac, found, ngrams in zip(joined.rows, joined.fraction, joined.found,
+                                        joined.ngrams, strict=True):
+        w.writerow([row["id"], *_cells(frac), int(found), int(ngrams),
+                    *(row[f] for f in fields), *_cells(row["loss"])])
+    return buf.getvalue()
+
+
+def _cells(*values) -> list[str]:
+    """Numbers as text; None and nan (undefined) as empty cells."""
+    return ["" if v is None or np.isnan(v) else f"{float(v):.6g}" for v in values]

@@ -1,0 +1,109 @@
+"""``evaluate``: a checkpoint on a benchmark split, one JSON line per example.
+
+Writes ``examples.jsonl`` (ids as the benchmark registry gives them, the same ids an
+``overlap`` run writes) and ``summary.json`` (benchmark, split, variant, model, tokenizer,
+metric values, example count, options), which ``analyze`` checks against the overlap run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from contamkit.analysis.evaluators import EVALUATORS, EvalOptions, task_of
+from contamkit.analysis.metrics import TASK_METRICS, summarize
+from contamkit.analysis.runs import EXAMPLES, SUMMARY
+from contamkit.benchmarks import open_benchmark
+from contamkit.common.atomic import write_json, write_jsonl
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log
+from model.checkpoint import load_checkpoint
+from model.gpt2 import GPT
+from model.tokenizer import Tokenizer, load_gpt2, load_tokenizer
+
+FORMAT = "contamkit-eval"
+VERSION = 1
+
+
+def resolve_device(spec: str) -> str:
+    import torch
+
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {spec!r}: CUDA is not available on this machine")
+    return spec
+
+
+def model_tokenizer(model_dir: str | Path, meta: dict, model: GPT,
+                    spec: str | None = None) -> Tokenizer:
+    """The tokenizer the checkpoint was trained with: ``spec`` if given, else GPT-2's, else
+    the one saved beside the training data its config names. Refuses a tokenizer whose
+    identity differs from the checkpoint's, or whose ids do not fit the model."""
+    name = meta.get("tokenizer")
+    where = Path(model_dir) / "config.json"
+    if spec is not None:
+        tok = load_tokenizer(spec)
+    elif name == "gpt2":
+        tok = load_gpt2()
+    else:
+        data_dir = meta.get("extra", {}).get("train_config", {}).get("data_dir")
+        if not data_dir or not Path(data_dir).is_dir():
+            raise UserError(f"{where}: tokenizer {name!r} is not GPT-2's and its training data "
+                            f"{data_dir!r} is not here; pass --tokenizer DIR")
+        from training.dataset import open_prepared
+
+        tok = open_prepared(data_dir, verify=False).tokenizer()
+    if name and tok.name != name:
+        raise UserError(f"{where}: model was trained with tokenizer {name}, "
+                        f"{spec or 'the tokenizer found'} is {tok.name}")
+    if tok.vocab_size > model.config.vocab_size:
+        raise UserError(f"{where}: tokenizer has {tok.vocab_size} ids, the model only "
+                        f"{model.config.vocab_size}")
+    return tok
+
+
+def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str | None = None,
+             variant: str | None = None, bench_path: str | None = None, limit: int | None = None,
+             tokenizer: str | None = None, device: str = "auto",
+             opts: EvalOptions | None = None) -> dict:
+    """Score every example (the first ``limit``), write the run's files; return the summary."""
+    opts = opts or EvalOptions()
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be positive, got {limit}")
+    source = open_benchmark(bench, split, bench_path, variant)
+    examples = list(itertools.islice(source.examples(), limit))
+    if not examples:
+        raise UserError(f"{source.paths[0]}: {source.label} has no examples")
+    model, meta = load_checkpoint(model_dir, resolve_device(device))
+    tok = model_tokenizer(model_dir, meta, model, tokenizer)
+    task = task_of(source.benchmark.name)
+    log.info(f"evaluating {model_dir} on {len(examples)} examples of {source.label}")
+    start = time.perf_counter()
+    rows = EVALUATORS[task](model, tok, examples, opts)
+    seconds = time.perf_counter() - start
+    metrics = summarize(task, rows)
+    summary = {
+        "format": FORMAT,
+        "version": VERSION,
+        "bench": source.benchmark.name,
+        "split": source.split,
+        "variant": source.variant.name,
+        "task": task,
+        "model": str(Path(model_dir).resolve()),
+        "num_params": model.num_params(),
+        "tokenizer": tok.name,
+        "examples": len(rows),
+        "limit": limit,
+        "metrics": metrics,
+        "options": {"batch_size": opts.batch_size, "stride": opts.stride,
+                    "max_new_tokens": opts.max_new_tokens, "device": str(device)},
+        "seconds": round(seconds, 2),
+    }
+    out = Path(out_dir)
+    write_jsonl(out / EXAMPLES, rows)
+    write_json(out / SUMMARY, summary)
+    shown = ", ".join(f"{m.name} {metrics[m.name]:.4g}" for m in TASK_METRICS[task])
+    log.info(f"{source.label}: {shown} over {len(rows)} examples ({seconds:.1f} s) -> {out}")
+    return summary

@@ -1,0 +1,1 @@
+"""Corpora: reading and writing every supported format, the foundation of every other package."""

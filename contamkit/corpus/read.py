@@ -1,0 +1,305 @@
+"""Reading a training corpus: a directory tree or a single file of documents.
+
+Formats: ``.txt`` (a file is one document), ``.jsonl`` (one JSON object per line), ``.json`` (an
+array of objects, or one object), ``.parquet`` (a text column); ``.txt``/``.jsonl``/``.json`` may
+be compressed as ``.gz`` or ``.zst``. The text field/column is ``text`` unless configured.
+
+Bad input never stops a build where going on is safe: an unreadable or corrupt file, a malformed
+or truncated JSON line (WebText's sample ends with one), a record without the text field, or an
+unknown extension is logged with its file (and line) and counted in ``CorpusStats``; invalid
+UTF-8 bytes are replaced and counted.
+
+Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends (``plan_tasks``),
+so one large file still spreads over all workers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log
+
+TEXT_FORMATS = (".txt", ".jsonl", ".json")
+COMPRESSIONS = (".gz", ".zst")
+_MAX_REPORTED = 10  # problems logged one by one; the rest are only counted
+PIECE_BYTES = 1 << 18  # long .txt documents are read in pieces of this size (one batch)
+
+
+@dataclass
+class Document:
+    source: str  # file path
+    index: int  # document number within the file (0-based line for jsonl, byte offset in ranges)
+    text: str
+    continues: bool = False  # a later piece of the document before it (long .txt files)
+    lookahead: bool = False  # text after a range, read only to finish its last n-grams
+
+
+@dataclass
+class CorpusStats:
+    """What was read and what was skipped; merged across workers."""
+
+    files: int = 0
+    documents: int = 0
+    bytes: int = 0
+    skipped_files: int = 0
+    bad_records: int = 0
+    invalid_utf8_files: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        """Record a problem; the first few are logged by ``report_new``, the rest counted."""
+        self.problems.append(message)
+
+    def report_new(self, already: int) -> int:
+        """Log the problems after the first ``already`` (up to a limit); returns the new count."""
+        for message in self.problems[already:_MAX_REPORTED]:
+            log.warning("warning: %s", message)
+        if already <= _MAX_REPORTED < len(self.problems):
+            log.warning("warning: further problems are only counted")
+        return len(self.problems)
+
+    def merge(self, other: CorpusStats) -> None:
+        for name in ("files", "documents", "bytes", "skipped_files", "bad_records",
+                     "invalid_utf8_files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems += other.problems
+
+
+@dataclass(frozen=True)
+class Task:
+    """A unit of reading work: a whole file, or a byte range [start, end) of a plain file."""
+
+    path: str
+    start: int = 0
+    end: int = -1  # -1: to the end of the file
+
+
+def file_format(path: Path) -> tuple[str, str] | None:
+    """(format, compression) from the file name, e.g. ("jsonl", "zst"); None if unsupported."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    compression = ""
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        compression = suffixes.pop()[1:]
+    if suffixes and suffixes[-1] == ".parquet" and not compression:
+        return "parquet", ""
+    if suffixes and suffixes[-1] in TEXT_FORMATS:
+        return suffixes[-1][1:], compression
+    return None
+
+
+def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Path]:
+    """The supported files under ``path`` (sorted, so builds are deterministic)."""
+    root = Path(path)
+    if not root.exists():
+        raise UserError(f"{root}: no such file or directory")
+    candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    files = []
+    for p in candidates:
+        if p.name.startswith("."):
+            continue
+        if file_format(p) is None:
+            if stats is not None:
+                stats.skipped_files += 1
+                stats.problem(f"{p}: unknown file type, skipped (expected .txt, .jsonl, .json, "
+                              ".parquet, optionally .gz/.zst)")
+            continue
+        files.append(p)
+    if not files:
+        raise UserError(f"{root}: no corpus files found (.txt, .jsonl, .json, .parquet, .gz, .zst)")
+    return files
+
+
+def plan_tasks(files: list[Path], workers: int = 1) -> list[Task]:
+    """Cut plain ``.txt``/``.jsonl`` files into byte ranges: ~4 per worker, 1-64 MiB each
+    (64 MiB for one worker: it gains nothing from small ranges, and a range's reading and
+    coding only overlap across its batches)."""
+    total = sum(p.stat().st_size for p in files)
+    range_bytes = min(max(total // (4 * workers), 1 << 20), 64 << 20) if workers > 1 else 64 << 20
+    tasks = []
+    for p in files:
+        fmt = file_format(p)
+        size = p.stat().st_size
+        if fmt in (("txt", ""), ("jsonl", "")) and size > range_bytes:
+            starts = range(0, size, range_bytes)
+            tasks += [Task(str(p), s, min(s + range_bytes, size)) for s in starts]
+        else:
+            tasks.append(Task(str(p)))
+    return tasks
+
+
+def _decode(raw: bytes, path: str, stats: CorpusStats, flagged: list[bool]) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if not flagged[0]:
+            flagged[0] = True
+            stats.invalid_utf8_files += 1
+            stats.problem(f"{path}: invalid UTF-8 bytes, replaced with U+FFFD")
+        return raw.decode("utf-8", errors="replace")
+
+
+def open_binary(path: str, compression: str) -> io.BufferedIOBase:
+    """A binary stream of a corpus file's decompressed bytes (supports ``readline``)."""
+    if compression == "gz":
+        return gzip.open(path, "rb")
+    if compression == "zst":
+        import zstandard
+
+        source = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
+        raw = zstandard.ZstdDecompressor().stream_reader(source, closefd=True)
+        return io.BufferedReader(raw)  # adds readline
+    return open(path, "rb")
+
+
+def _range_lines(f: io.BufferedIOBase, task: Task) -> Iterator[tuple[int, bytes]]:
+    """Lines whose first byte lies in [start, end): ranges tile a file with no line twice."""
+    pos = task.start
+    if pos > 0:
+        f.seek(pos - 1)
+        pos += len(f.readline()) - 1  # skip the line that began in the previous range
+    line_no = 0  # unknown inside a range: report byte offsets there
+    while task.end < 0 or pos < task.end:
+        line = f.readline()
+        if not line:
+            return
+        yield (pos if task.start else line_no), line
+        pos += len(line)
+        line_no += 1
+
+
+def _text_pieces(f: io.BufferedIOBase, task: Task, stats: CorpusStats,
+                 flagged: list[bool]) -> Iterator[Document]:
+    """A ``.txt`` file (or range of one) as pieces of about ``PIECE_BYTES`` cut at line ends.
+
+    After a range, lookahead pieces follow with the next lines; the consumer stops reading them
+    once it has the n - 1 units that finish the range's last n-grams.
+    """
+    buf: list[bytes] = []
+    size = 0
+    first = task.start == 0
+    for _, line in _range_lines(f, task):
+        buf.append(line)
+        size += len(line)
+        if size >= PIECE_BYTES:
+            yield _piece(buf, task, stats, flagged, not first)
+            buf, size, first = [], 0, False
+    if buf or first:
+        yield _piece(buf, task, stats, flagged, not first)
+    if task.start == 0:
+        stats.documents += 1
+    if task.end >= 0:
+        for line in f:  # _range_lines stopped at the first line of the next range
+            yield Document(task.path, 0, _decode(line, task.path, stats, flagged), True, True)
+
+
+def _piece(buf: list[bytes], task: Task, stats: CorpusStats, flagged: list[bool],
+           continues: bool) -> Document:
+    raw = b"".join(buf)
+    stats.bytes += len(raw)
+    return Document(task.path, 0, _decode(raw, task.path, stats, flagged), continues)
+
+
+def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:
+    """The documents of one task; a ``.txt`` range yields its lines as pieces of one document."""
+    path = Path(task.path)
+    fmt, compression = file_format(path) or ("", "")
+    flagged = [False]
+    if task.start == 0:  # counted first: a range's reader may be closed before its end
+        stats.files += 1
+    try:
+        if fmt == "parquet":
+            yield from _parquet_documents(path, text_field, stats)
+        elif fmt == "txt":
+            with open_binary(task.path, compression) as f:
+                yield from _text_pieces(f, task, stats, flagged)
+        elif fmt == "jsonl":
+            with open_binary(task.path, compression) as f:
+                for where, line in _range_lines(f, task):
+                    stats.bytes += len(line)
+                    label = f"byte {where}" if task.start else f"line {where + 1}"
+                    doc = _json_document(line, task.path, label, text_field, stats, flagged)
+                    if doc is not None:
+                        yield Document(task.path, where, doc)
+        elif fmt == "json":
+            with open_binary(task.path, compression) as f:
+                raw = f.read()
+            stats.bytes += len(raw)
+            yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
+    except (OSError, EOFError, ValueError) as e:  # corrupt archive, unreadable file
+        stats.skipped_files += 1
+        stats.problem(f"{task.path}: unreadable ({type(e).__name__}: {e}); rest of file skipped")
+
+
+def _json_document(line: bytes, path: str, label: str, text_field: str, stats: CorpusStats,
+                   flagged: list[bool]) -> str | None:
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(_decode(line, path, stats, flagged))
+    except json.JSONDecodeError as e:
+        stats.bad_records += 1
+        what = "truncated" if not line.endswith(b"\n") else "malformed"
+        stats.problem(f"{path}: {label}: {what} JSON line skipped ({e.msg})")
+        return None
+    return _record_text(record, path, label, text_field, stats)
+
+
+def _record_text(record: object, path: str, label: str, text_field: str,
+                 stats: CorpusStats) -> str | None:
+    text = record.get(text_field) if isinstance(record, dict) else None
+    if not isinstance(text, str):
+        stats.bad_records += 1
+        stats.problem(f"{path}: {label}: no string field {text_field!r}, record skipped")
+        return None
+    stats.documents += 1
+    return text
+
+
+def _json_file_documents(raw: bytes, path: str, text_field: str, stats: CorpusStats,
+                         flagged: list[bool]) -> Iterator[Document]:
+    try:
+        data = json.loads(_decode(raw, path, stats, flagged))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"malformed JSON at line {e.lineno}: {e.msg}") from None
+    records = data if isinstance(data, list) else [data]
+    for i, record in enumerate(records):
+        text = _record_text(record, path, f"record {i}", text_field, stats)
+        if text is not None:
+            yield Document(path, i, text)
+
+
+def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[Document]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    if column not in pf.schema_arrow.names:
+        raise ValueError(f"no column {column!r} (columns: {', '.join(pf.schema_arrow.names)})")
+    index = 0
+    for batch in pf.iter_batches(columns=[column]):
+        for text in batch.column(0).to_pylist():
+            if isinstance(text, str):
+                stats.documents += 1
+                stats.bytes += len(text)
+                yield Document(str(path), index, text)
+            else:
+                stats.bad_records += 1
+            index += 1
+
+
+def iter_documents(path: str | Path, text_field: str = "text",
+                   stats: CorpusStats | None = None) -> Iterator[Document]:
+    """Every document of a corpus, whole (a ``.txt`` file is one document)."""
+    stats = stats if stats is not None else CorpusStats()
+    for p in corpus_files(path, stats):
+        if file_format(p)[0] == "txt":
+            pieces = [d.text for d in read_task(Task(str(p)), text_field, stats)]
+            if pieces:
+                yield Document(str(p), 0, "".join(pieces))
+        else:
+            yield from read_task(Task(str(p)), text_field, stats)

@@ -1,0 +1,152 @@
+"""Membership measures (was this text in the training data?) and how well each separates.
+
+From the per-token log-probabilities l_1..l_n of a text under a model (PAPER.md, "Model-based
+memorization measures"):
+
+* loss: -mean(l);
+* Min-K% Prob: the mean of the lowest k % of the l_i (Shi et al. 2023);
+* zlib ratio: loss / zlib-compressed length of the text in bytes (Carlini et al. 2021): a text
+  the model finds easy *for how compressible it is*;
+* reference ratio: loss under the target model minus loss under a reference model trained by
+  the same recipe without the text.
+
+Every measure is turned into a *membership score* where higher means "more likely seen", so one
+ROC AUC convention serves all: AUC = P(score of a member > score of a non-member), ties counting
+one half (the Mann-Whitney U statistic over n_pos x n_neg).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from contamkit.analysis.shift import interval
+
+DEFAULT_K = 0.2
+LOW_FPR = 0.05  # the false-positive rate at which a true-positive rate is reported
+
+# name -> (label, sign): membership score = sign x measure.
+MEASURES: dict[str, tuple[str, float]] = {
+    "loss": ("loss (nats/token)", -1.0),
+    "min_k": ("Min-K% Prob", 1.0),
+    "zlib_ratio": ("zlib ratio", -1.0),
+    "reference_ratio": ("reference ratio (target - reference loss)", -1.0),
+    "ngram_overlap": ("n-gram overlap fraction", 1.0),
+}
+
+
+def loss(logprobs: np.ndarray) -> float:
+    return -float(np.mean(logprobs, dtype=np.float64)) if len(logprobs) else math.nan
+
+
+def min_k_prob(logprobs: np.ndarray, k: float = DEFAULT_K) -> float:
+    """Mean of the lowest ceil(k n) log-probabilities (at least one)."""
+    if not len(logprobs):
+        return math.nan
+    m = max(1, math.ceil(k * len(logprobs)))
+    return float(np.partition(logprobs, m - 1)[:m].mean(dtype=np.float64))
+
+
+def zlib_bytes(text: str) -> int:
+    return len(zlib.compress(text.encode("utf-8")))
+
+
+def text_measures(text: str, logprobs: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
+    """The measures that need only the target model."""
+    value = loss(logprobs)
+    return {"loss": value, "min_k": min_k_prob(logprobs, k),
+            "zlib_ratio": value / zlib_bytes(text)}
+
+
+def membership_score(measure: str, values: np.ndarray) -> np.ndarray:
+    """Oriented so that higher means "more likely a member"."""
+    return MEASURES[measure][1] * np.asarray(values, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------------- ROC AUC
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the mean of their ranks (scipy's rankdata)."""
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[inverse]
+
+
+def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(a positive outscores a negative), ties one half; nan if a group is empty."""
+    positive, negative = np.asarray(positive, float), np.asarray(negative, float)
+    n_pos, n_neg = len(positive), len(negative)
+    if not n_pos or not n_neg:
+        return math.nan
+    ranks = average_ranks(np.concatenate([positive, negative]))
+    u = ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def pairwise_wins(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """[n_pos, n_neg]: 1 where the positive wins, 0.5 on a tie, 0 where it loses."""
+    diff = np.asarray(positive, float)[:, None] - np.asarray(negative, float)[None, :]
+    return (diff > 0) + 0.5 * (diff == 0)
+
+
+def auc_interval(positive: np.ndarray, negative: np.ndarray, n_boot: int,
+                 rng: np.random.Generator) -> dict:
+    """AUC with a stratified percentile-bootstrap interval: each resample's AUC is
+    counts_pos @ wins @ counts_neg, so all resamples cost two matrix products."""
+    point = roc_auc(positive, negative)
+    n_pos, n_neg = len(positive), len(negative)
+    if not n_pos or not n_neg:
+        return {"value": None, "low": None, "high": None}
+    wins = pairwise_wins(positive, negative)
+    cp = rng.multinomial(n_pos, np.full(n_pos, 1.0 / n_pos), size=n_boot)
+    cn = rng.multinomial(n_neg, np.full(n_neg, 1.0 / n_neg), size=n_boot)
+    reps = np.einsum("bi,ij,bj->b", cp, wins, cn) / (n_pos * n_neg)
+    return interval(point, reps).as_dict()
+
+
+def roc_curve(positive: np.ndarray, negative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false-positive rates, true-positive rates) over every threshold, from (0, 0) to (1, 1)."""
+    scores = np.concatenate([positive, negative])
+    is_pos = np.concatenate([np.ones(len(positive), bool), np.zeros(len(negative), bool)])
+    order = np.argsort(-scores, kind="stable")
+    scores, is_pos = scores[order], is_pos[order]
+    last = np.r_[scores[1:] != scores[:-1], True]  # one point per distinct threshold
+    tp, fp = np.cumsum(is_pos)[last], np.cumsum(~is_pos)[last]
+    tpr = np.r_[0.0, tp / max(len(positive), 1)]
+    fpr = np.r_[0.0, fp / max(len(negative), 1)]
+    return fpr, tpr
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well one measure tells members from non-members."""
+
+    measure: str
+    auc: dict  # value, low, high
+    tpr_at_low_fpr: float | None  # true-positive rate where the false-positive rate <= LOW_FPR
+
+    def row(self) -> dict:
+        return {"measure": self.measure, "label": MEASURES[self.measure][0],
+                "auc": self.auc["value"], "auc_low": self.auc["low"],
+                "auc_high": self.auc["high"], "tpr_at_low_fpr": self.tpr_at_low_fpr}
+
+
+def separation(measure: str, values: Sequence[float], member: np.ndarray, n_boot: int,
+               rng: np.random.Generator) -> Separation:
+    """AUC (with interval) and TPR at 5 % FPR of one measure; examples with an undefined value
+    (nan) are left out."""
+    scores = membership_score(measure, np.asarray(values, dtype=np.float64))
+    keep = np.isfinite(scores)
+    pos, neg = scores[keep & member], scores[keep & ~member]
+    auc = auc_interval(pos, neg, n_boot, rng)
+    tpr = None
+    if len(pos) and len(neg):
+        fpr, tprs = roc_curve(pos, neg)
+        tpr = float(tprs[fpr <= LOW_FPR].max())
+    return Separation(measure, auc, tpr)
+

@@ -1,0 +1,334 @@
+"""The spilled (out-of-core, distributable) build behind ``build-filter --scheduler/--shards/
+--max-memory``.
+
+Three phases of tasks (``scale.tasks``) over an executor (``scale.executor``: in process, or
+Dask): map (hash the corpus, spill the hashes partitioned by prefix), count (exact distinct
+n-grams per partition), build (one shard per task, each sized for its own exact count). The
+shards are published (renamed into place, then the manifest written) only when every task has
+finished and the false-positive check passed. With one shard the output is an ordinary filter
+file, byte for byte the one ``overlap.build`` writes for the same corpus and options when that
+one counts exactly (or is given ``--capacity``). Why this design: scale/README.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from contamkit.common.errors import UserError
+from contamkit.common.progress import log
+from contamkit.corpus.read import CorpusStats, corpus_files, file_format, plan_tasks
+from contamkit.scale.executor import open_executor
+from contamkit.scale.jobs import (
+    CountPiece,
+    MapResult,
+    ShardJob,
+    SpillLayout,
+    build_task,
+    count_task,
+    map_task,
+)
+from contamkit.scale.spill import PAIR_BYTES
+from overlap.build import (
+    FPR_SLACK,
+    BuildOptions,
+    exact_capacity,
+    filter_params,
+    format_summary,
+)
+from overlap.pipeline import HashSpec, task_bytes
+from overlap.sharded import combined_stats, logical_params, prefix_bits, shard_name, write_manifest
+from overlap.units import make_coder
+
+RUN_BYTES = 32 << 20  # spilled pairs a map task buffers before writing a run
+COUNT_BYTES = 512 << 20  # memory for counting, without --max-memory
+SORT_OVERHEAD = 3  # counting pairs takes about three times their bytes (copies, sort, masks)
+MAX_PARTITIONS = 1 << 14
+COMPRESSED_RATIO = 8  # text bytes assumed per byte of a compressed file (partition count only)
+MIN_WORDS_BYTES = 2  # a word takes at least a character and a separator
+
+
+def _check_options(opts: BuildOptions) -> None:
+    if opts.shards < 0 or (opts.shards and opts.shards & (opts.shards - 1)):
+        raise UserError(f"--shards must be a power of two (or 0: automatic), got {opts.shards}")
+    if opts.shards == 0 and not opts.max_memory:
+        raise UserError("--shards 0 (automatic) needs --max-memory")
+    if opts.max_memory is not None and opts.max_memory < 1 << 16:
+        raise UserError(f"--max-memory {opts.max_memory} bytes is too small (at least 64 KiB)")
+
+
+def _filter_bytes(opts: BuildOptions, capacity: int, tokenizer: str) -> int:
+    return (filter_params(opts, capacity, tokenizer).m + 7) // 8
+
+
+def _fitting_shards(opts: BuildOptions, capacity: int, tokenizer: str) -> int:
+    """Fewest shards (a power of two) whose even share of ``capacity`` fits ``max_memory``."""
+    shards = 1
+    while _filter_bytes(opts, math.ceil(capacity / shards), tokenizer) > opts.max_memory:
+        shards *= 2
+    return shards
+
+
+def _text_bytes(path: Path) -> int:
+    fmt, compression = file_format(path)
+    return path.stat().st_size * (COMPRESSED_RATIO if compression or fmt == "parquet" else 1)
+
+
+def _least_shards(opts: BuildOptions, slots: int) -> int:
+    """The requested shard count; automatic counts start at one per worker (a power of two) so
+    that the build phase keeps every worker busy."""
+    return opts.shards or 1 << (slots - 1).bit_length()
+
+
+def _partition_count(files: list[Path], opts: BuildOptions, tokenizer: str, slots: int) -> int:
+    """Prefix partitions of the spill: the shard count, or enough that ``--max-memory`` can
+    always be met once the exact counts are known (n-grams are at most text bytes / 2)."""
+    least = _least_shards(opts, slots)
+    if opts.capacity is not None and not opts.shards:
+        return min(MAX_PARTITIONS, max(least, _fitting_shards(opts, opts.capacity, tokenizer)))
+    if opts.capacity is not None:
+        return least
+    if not opts.max_memory:
+        return least
+    most_ngrams = sum(map(_text_bytes, files)) // MIN_WORDS_BYTES + 1
+    return min(MAX_PARTITIONS, max(least, _fitting_shards(opts, most_ngrams, tokenizer)))
+
+
+@contextlib.contextmanager
+def _spill_dir(out: Path, opts: BuildOptions) -> Iterator[Path]:
+    root = Path(opts.spill_dir) if opts.spill_dir else out.parent
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f".{out.name}.spill-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _map_phase(ex, tasks: list, spec: HashSpec, layout: SpillLayout) -> MapResult:
+    total = MapResult.empty(layout.partitions)
+    reported = 0
+    fn = partial(map_task, spec=spec, layout=layout)
+    for _, r in ex.run(fn, list(enumerate(tasks)), [t.path for t in tasks], "hashing",
+                       [task_bytes(t) for t in tasks], "B"):
+        total.merge(r)
+        reported = total.stats.report_new(reported)
+    total.runs.sort()  # the same order whatever order the tasks finished in
+    return total
+
+
+def count_pieces(rows: np.ndarray, budget: int, slots: int) -> list[CountPiece]:
+    """Contiguous partition ranges whose pairs fit the count budget, about two per slot; a
+    partition over the budget alone gets as many passes as it needs."""
+    fit = max(1, budget // (PAIR_BYTES * SORT_OVERHEAD))
+    target = max(1, min(fit, math.ceil(int(rows.sum()) / (2 * slots))))
+    pieces: list[CountPiece] = []
+    first, held = 0, 0
+    for j, r in enumerate(rows.tolist()):
+        if r > fit:
+            if j > first:
+                pieces.append(CountPiece(first, j))
+            pieces.append(CountPiece(j, j + 1, math.ceil(r / fit)))
+            first, held = j + 1, 0
+            continue
+        if held + r > target and j > first:
+            pieces.append(CountPiece(first, j))
+            first, held = j, 0
+        held += r
+    if first < len(rows):
+        pieces.append(CountPiece(first, len(rows)))
+    return pieces
+
+
+def _count_phase(ex, mapped: MapResult, partitions: int, budget: int) -> np.ndarray:
+    pieces = count_pieces(mapped.rows, budget, ex.slots)
+    distinct = np.zeros(partitions, dtype=np.int64)
+    fn = partial(count_task, runs=mapped.runs, partitions=partitions)
+    names = [f"partitions {p.first}-{p.stop - 1}" for p in pieces]
+    for i, counts in ex.run(fn, pieces, names, "counting"):
+        distinct[pieces[i].first : pieces[i].stop] = counts
+    return distinct
+
+
+def _capacities(opts: BuildOptions, distinct: np.ndarray | None, shards: int) -> list[int]:
+    """Each shard's capacity: its exact distinct count with the margin ``overlap.build`` uses,
+    or an even share of ``--capacity``."""
+    if distinct is None:
+        return [math.ceil(opts.capacity / shards)] * shards
+    return [exact_capacity(d) for d in distinct.reshape(shards, -1).sum(axis=1).tolist()]
+
+
+def _shard_count(opts: BuildOptions, distinct: np.ndarray | None, partitions: int,
+                 tokenizer: str, least: int) -> int:
+    """The requested shard count (checked against --max-memory), or the fewest, from ``least``
+    up, that fit it."""
+    def largest(shards: int) -> int:
+        return max(_filter_bytes(opts, c, tokenizer) for c in _capacities(opts, distinct, shards))
+
+    if opts.shards:
+        if opts.max_memory and largest(opts.shards) > opts.max_memory:
+            raise UserError(f"--shards {opts.shards}: a shard needs {largest(opts.shards)} bytes, "
+                            f"over --max-memory {opts.max_memory}; use more shards or --shards 0")
+        return opts.shards
+    for bits in range(prefix_bits(least), prefix_bits(partitions) + 1):
+        if largest(1 << bits) <= opts.max_memory:
+            return 1 << bits
+    raise UserError(f"--max-memory {opts.max_memory}: even {partitions} shards need "
+                    f"{largest(partitions)} bytes each; raise --max-memory or give --shards")
+
+
+def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult,
+                capacities: list[int]) -> list[ShardJob]:
+    count = len(capacities)
+    width = len(mapped.occurrences) // count
+    jobs = []
+    for s, capacity in enumerate(capacities):
+        name = out.name if count == 1 else shard_name(out, s, count)
+        first, stop = s * width, (s + 1) * width
+        jobs.append(ShardJob(s, count, first, stop, filter_params(opts, capacity, tokenizer),
+                             int(mapped.occurrences[first:stop].sum()),
+                             str(out.parent / f".{name}.partial")))
+    return jobs
+
+
+def _build_phase(ex, jobs: list[ShardJob], runs: list[str], partitions: int) -> list[dict]:
+    results: list[dict] = [{}] * len(jobs)
+    fn = partial(build_task, runs=runs, partitions=partitions)
+    names = [f"shard {j.index} of {j.count}" for j in jobs]
+    for i, result in ex.run(fn, jobs, names, "building shards"):
+        results[i] = result
+    return results
+
+
+def _final_name(job: ShardJob) -> str:
+    return Path(job.path).name[1 : -len(".partial")]
+
+
+def _publish(out: Path, jobs: list[ShardJob], results: list[dict]) -> None:
+    """Rename the shards into place, then write the manifest; drop shards of older builds."""
+    names = {_final_name(j) for j in jobs}
+    for job in jobs:
+        os.replace(job.path, out.parent / _final_name(job))
+    if len(jobs) > 1:
+        write_manifest(out, [{"file": _final_name(j), **r["header"]}
+                             for j, r in zip(jobs, results, strict=True)])
+    for stale in out.parent.glob(f"{glob.escape(out.name)}.shard-*-of-*"):
+        if stale.name not in names:
+            stale.unlink()
+
+
+def _discard(jobs: list[ShardJob]) -> None:
+    for job in jobs:
+        Path(job.path).unlink(missing_ok=True)
+
+
+def _checked_build(ex, opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult,
+                   jobs: list[ShardJob], partitions: int) -> tuple[list[ShardJob], list[dict], int]:
+    """Build the shards; if the false-positive estimate is over the target, an automatic size is
+    rebuilt larger (as ``overlap.build`` does) and a user-given capacity is an error."""
+    results = _build_phase(ex, jobs, mapped.runs, partitions)
+    stats = combined_stats([r["stats"] for r in results], [j.params for j in jobs])
+    if stats["estimated_fpr"] <= opts.fpr * FPR_SLACK:
+        return jobs, results, 1
+    if opts.capacity is not None:
+        needed = math.ceil(min(stats["estimated_distinct"], mapped.ngrams) * 1.1)
+        raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
+                        f"{stats['estimated_fpr']:.3g} > target {opts.fpr:g}; use --capacity "
+                        f"{needed} or leave it out. Nothing was written")
+    log.warning("distinct estimate fell short (FPR %.3g > %g): rebuilding larger",
+                stats["estimated_fpr"], opts.fpr)
+    needed = [math.ceil(min(r["stats"]["estimated_distinct"], j.inserted) * 1.1)
+              for j, r in zip(jobs, results, strict=True)]
+    jobs = _shard_jobs(opts, out, tokenizer, mapped, needed)
+    return jobs, _build_phase(ex, jobs, mapped.runs, partitions), 2
+
+
+def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
+    """Build and save the (possibly sharded) filter of ``corpus``; returns the summary figures."""
+    start = time.perf_counter()
+    out = Path(out)
+    _check_options(opts)
+    tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
+    scan = CorpusStats()
+    files = corpus_files(corpus, scan)
+    spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)
+    budget = opts.max_memory or COUNT_BYTES
+    timings: dict[str, float] = {}
+    # the spill directory outlives the executor: a local cluster's workers are gone before it is
+    # removed, and tasks still running elsewhere find it missing and stop (scale.tasks)
+    with _spill_dir(out, opts) as spill, \
+            open_executor(opts.scheduler, opts.workers, opts.connect_timeout) as ex:
+        partitions = _partition_count(files, opts, tokenizer, ex.slots)
+        layout = SpillLayout(str(spill), partitions, min(RUN_BYTES, max(budget // 4, 1 << 16)))
+        clock = time.perf_counter()
+        mapped = _map_phase(ex, plan_tasks(files, ex.slots), spec, layout)
+        timings["map_seconds"] = time.perf_counter() - clock
+        if mapped.ngrams == 0:
+            raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more "
+                            f"{opts.unit}; nothing was written")
+        clock = time.perf_counter()
+        distinct = (_count_phase(ex, mapped, partitions, budget) if opts.capacity is None
+                    else None)
+        timings["count_seconds"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        shards = _shard_count(opts, distinct, partitions, tokenizer,
+                              _least_shards(opts, ex.slots))
+        jobs = _shard_jobs(opts, out, tokenizer, mapped, _capacities(opts, distinct, shards))
+        try:
+            jobs, results, passes = _checked_build(ex, opts, out, tokenizer, mapped, jobs,
+                                                   partitions)
+            _publish(out, jobs, results)
+        finally:
+            _discard(jobs)
+        timings["build_seconds"] = time.perf_counter() - clock
+        executor = (ex.name, ex.slots)
+    scan.report_new(0)
+    summary = _summary(out, mapped, scan, jobs, results, passes, executor, start,
+                       None if distinct is None else int(distinct.sum()))
+    summary.update(timings)
+    log.info(format_summary(summary) + f"; {shards} shard(s) of at most "
+             f"{summary['max_shard_bytes'] / 2**20:.2f} MiB, spilled "
+             f"{summary['spill_bytes'] / 2**20:.2f} MiB")
+    return summary
+
+
+def _summary(out: Path, mapped: MapResult, scan: CorpusStats, jobs: list[ShardJob],
+             results: list[dict], passes: int, executor: tuple[str, int], start: float,
+             distinct: int | None) -> dict:
+    stats = mapped.stats
+    wall = time.perf_counter() - start
+    params = [j.params for j in jobs]
+    return {
+        "output": str(out),
+        "files": stats.files,
+        "documents": stats.documents,
+        "bytes": stats.bytes,
+        "words": mapped.words,
+        "ngrams": mapped.ngrams,
+        **combined_stats([r["stats"] for r in results], params),
+        "params": asdict(logical_params(params)),
+        "passes": passes,
+        "skipped_files": stats.skipped_files + scan.skipped_files,
+        "bad_records": stats.bad_records,
+        "invalid_utf8_files": stats.invalid_utf8_files,
+        "workers": executor[1],
+        "wall_seconds": wall,
+        "mb_per_second": stats.bytes / wall / 1e6,
+        "scheduler": executor[0],
+        "distinct": distinct,
+        "shards": len(jobs),
+        "partitions": len(mapped.rows),
+        "spill_bytes": int(mapped.rows.sum()) * PAIR_BYTES,
+        "max_shard_bytes": max((p.m + 7) // 8 for p in params),
+    }

@@ -1,5 +1,0 @@
-"""The built-in demo: the whole study on data every Python installation has."""
-
-from demo.story import DemoOptions, run, summary_text
-
-__all__ = ["DemoOptions", "run", "summary_text"]

@@ -1,8 +1,0 @@
-"""Controlled memorization experiments: plant benchmark examples in training data on
-purpose, then see what the overlap engine, the models and the membership measures make of it.
-"""
-
-from experiments.config import ExperimentConfig, load_experiment
-from experiments.runner import run_experiment
-
-__all__ = ["ExperimentConfig", "load_experiment", "run_experiment"]

@@ -1,0 +1,113 @@
+"""``overlap``: benchmarks against a filter, with per-example results, summary, CSV and plots.
+
+One benchmark writes its files straight into the output directory; several write one
+sub-directory each (named after the benchmark). A report (``report.md`` / ``report.html``)
+of all of them is rendered into the output directory at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from contamkit.benchmarks import get_benchmark, load_benchmark
+from contamkit.benchmarks.spec import canonical_split
+from contamkit.common.atomic import atomic_open, write_json, write_jsonl
+from contamkit.common.progress import log
+from overlap import plots
+from overlap.filters import check_compatible, open_filter
+from overlap.normalize import NORMALIZER_VERSION
+from overlap.per_example import DEFAULT_EDGES, ExampleOverlap, measure_texts, summarize
+from overlap.report import write_report
+from overlap.spans import SpanCoder
+
+CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
+
+
+@dataclass
+class OverlapOptions:
+    split: str = "test"
+    bench_path: str | None = None
+    gpt2_vocab: str | None = None
+    n: int | None = None  # None: the filter's
+    unit: str | None = None  # None: the filter's
+    edges: tuple[float, ...] = DEFAULT_EDGES
+
+
+def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
+                opts: OverlapOptions, measure: Callable = measure_texts) -> list[dict]:
+    """Measure each benchmark's split against the filter; returns the summaries written.
+
+    ``measure`` has ``measure_texts``'s signature; ``scale.dask_overlap`` passes one that runs
+    on a Dask cluster.
+    """
+    names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    bloom = open_filter(filter_path)
+    opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
+    coder = SpanCoder(opts.unit, opts.gpt2_vocab)
+    check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
+    out = Path(out)
+    summaries = []
+    for name in names:
+        examples = load_benchmark(name, opts.split, opts.bench_path)
+        results = measure([e.id for e in examples], [e.text for e in examples], bloom, coder,
+                          desc=name)
+        summary = {
+            "bench": name,
+            "split": canonical_split(opts.split),
+            "n": opts.n,
+            "unit": opts.unit,
+            "tokenizer": coder.tokenizer,
+            "normalizer": NORMALIZER_VERSION,
+            **summarize(results, opts.edges),
+            "filter": {"path": str(filter_path), "params": asdict(bloom.params),
+                       "estimated_fpr": bloom.stats()["estimated_fpr"]},
+        }
+        run_dir = out / name if len(names) > 1 else out
+        write_run(run_dir, results, summary)
+        log.info(format_summary(summary, run_dir))
+        summaries.append(summary)
+    write_report(out)
+    return summaries
+
+
+def write_run(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> None:
+    """examples.jsonl, examples.csv, the plots, and summary.json (last: it marks a whole run)."""
+    write_jsonl(run_dir / "examples.jsonl", (r.row() for r in results))
+    with atomic_open(run_dir / "examples.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for r in results:
+            row = r.row()
+            row["spans"] = " ".join(f"{s}-{e}" for s, e in r.spans)
+            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    summary["plots"] = write_plots(run_dir, results, summary)
+    write_json(run_dir / "summary.json", summary)
+
+
+def write_plots(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+    pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
+    title = (f"{summary['bench']} {summary['split']}: {summary['n']}-gram overlap "
+             f"({summary['tested']} tested examples)")
+    b = summary["buckets"]
+    paths = [
+        plots.histogram(pcts, title, run_dir / "overlap_hist.png"),
+        plots.cdf(pcts, title, run_dir / "overlap_cdf.png"),
+        plots.buckets([x["bucket"] for x in b], [x["share_pct"] or 0.0 for x in b],
+                      [x["examples"] for x in b], title, run_dir / "overlap_buckets.png"),
+    ]
+    return [p.name for p in paths]
+
+
+def format_summary(s: dict, where: Path) -> str:
+    pct = "n/a" if s["overlap_pct"] is None else f"{s['overlap_pct']:.3f} %"
+    mean = "n/a" if s["mean_example_overlap_pct"] is None else \
+        f"{s['mean_example_overlap_pct']:.3f} %"
+    return (f"{s['bench']} {s['split']}: {s['examples']} examples ({s['too_short']} too short "
+            f"to test), {s['ngrams_found']} of {s['ngrams']} {s['n']}-grams found ({pct}), "
+            f"mean per example {mean}, {s['examples_with_any_overlap']} with any overlap "
+            f"-> {where}")

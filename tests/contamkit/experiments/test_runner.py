@@ -1,0 +1,150 @@
+"""A whole experiment in reduced form on built-in data: bookkeeping, results, resume, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from tests.experiments.conftest import tiny_config
+
+from contamkit.cli import main
+from contamkit.common.errors import UserError
+from contamkit.common.paths import REPO_ROOT
+from contamkit.experiments.config import load_experiment
+from contamkit.experiments.manifest import file_sha256
+from contamkit.experiments.runner import run_experiment
+from training.sequences import WindowOrder
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, builtin_data):
+    root = tmp_path_factory.mktemp("experiment")
+    config = root / "tiny.json"
+    config.write_text(json.dumps(tiny_config(builtin_data)))
+    out = root / "out"
+    return config, out, run_experiment(load_experiment(config), out)
+
+
+def test_injection_bookkeeping_on_disk(finished):
+    _, out, _ = finished
+    plan = json.loads((out / "data" / "injection.json").read_text())
+    docs = [json.loads(line) for line in (out / "data" / "injected.jsonl").read_text()
+            .splitlines()]
+    counts = Counter(d["text"] for d in docs)
+    copies = Counter(e["copies"] for e in plan["examples"])
+    assert copies == {0: 24, 1: 8, 8: 8}
+    for e in plan["examples"]:
+        assert counts[e["text"]] == e["copies"]
+        assert [docs[p]["text"] for p in e["positions"]] == [e["text"]] * e["copies"]
+    # every planted copy is in the training split the models were trained on
+    manifest = json.loads((out / "prepared" / "injected" / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["documents"] == len(docs) == 300 + 8 * 9
+    assert manifest["splits"]["val"]["documents"] == 0
+    clean = json.loads((out / "prepared" / "reference" / "manifest.json").read_text())
+    assert clean["splits"]["train"]["documents"] == 300
+
+
+def test_results_tables(finished):
+    _, out, results = finished
+    detector = {d["group"]: d for d in results["detector"]}
+    assert detector["all injected"]["flagged_rate"] == 1.0  # the n-gram detector sees them all
+    assert detector["held out"]["examples"] == 24
+    aucs = {(a["measure"], a["model"], a["copies"]): a["auc"] for a in results["auc"]}
+    assert aucs[("ngram_overlap", "n-gram filter", "all")] == 1.0
+    assert {m for m, _, _ in aucs} == {"loss", "min_k", "zlib_ratio", "reference_ratio",
+                                       "ngram_overlap"}
+    assert all(0.0 <= v <= 1.0 for v in aucs.values())
+    gaps = [g for g in results["gap"] if g["metric"] == "token_perplexity"]
+    assert {(g["variant"], g["copies"]) for g in gaps} == {(v, k) for v in ("injected",
+                                                                           "reference")
+                                                           for k in (1, 8)}
+    extraction = {x["copies"]: x for x in results["extraction"]}
+    assert extraction[8]["checked"] == 8 and extraction[0]["checked"] == 4
+    exposure = {x["copies"]: x["mean_exposures"] for x in results["exposures"]}
+    assert exposure[1] <= exposure[8]
+    for name in results["files"]:
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    assert "n-gram detector" in report and "![AUC by measure](auc.png)" in report
+
+
+def test_exposures_replay_the_training_order(finished):
+    """Replay which windows the 30 steps of 8 sequences drew and count, per copy, how often its
+    least-seen token (or its end-of-text) was a target."""
+    _, out, _ = finished
+    train = json.loads((out / "prepared" / "injected" / "manifest.json").read_text())[
+        "splits"]["train"]
+    seen = np.zeros(train["tokens"] + 1)
+    for w in WindowOrder(train["tokens"], 64, 1337).windows(0, 30 * 8):
+        seen[w * 64 + 1:w * 64 + 65] += 1
+    span = {d: (o, n) for d, o, n in zip(train["doc_index"], train["doc_offset"],
+                                         train["doc_tokens"], strict=True)}
+    rows = {r["id"]: r for r in csv.DictReader((out / "examples.csv").open())}
+    plan = json.loads((out / "data" / "injection.json").read_text())["examples"]
+    for e in plan:
+        want = sum(seen[span[d][0]:span[d][0] + span[d][1] + 1].min() for d in e["positions"])
+        assert float(rows[e["id"]]["xs/exposures"]) == want
+
+
+def test_manifest_records_seeds_and_checksums(finished):
+    _, out, _ = finished
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["seeds"]["injection"] == 0 and m["seeds"]["train:xs:injected"] == 1337
+    for rel in ("data/injected.jsonl", "results.json", "prepared/injected/train.bin"):
+        assert m["outputs"][rel] == file_sha256(out / rel)
+    assert any(k.endswith("corpus.jsonl") for k in m["inputs"])
+    assert {"data", "tokenizer", "train:xs:injected", "train:xs:reference", "overlap",
+            "report"} <= set(m["stages"])
+
+
+def test_rerun_reuses_finished_stages(finished, caplog):
+    config, out, results = finished
+    weights = next((out / "models" / "xs" / "injected" / "checkpoints").glob("step_*"))
+    stamp = (weights / "model.safetensors").stat().st_mtime_ns
+    with caplog.at_level("INFO", logger="contam"):
+        again = run_experiment(load_experiment(config), out)
+    assert "train:xs:injected already done" in caplog.text
+    assert (weights / "model.safetensors").stat().st_mtime_ns == stamp
+    assert again["auc"] == results["auc"] and again["gap"] == results["gap"]
+
+
+def test_another_config_is_refused_in_the_same_directory(finished, builtin_data, tmp_path):
+    _, out, _ = finished
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(tiny_config(builtin_data, injection={"counts": [2],
+                                                                      "per_count": 8})))
+    with pytest.raises(UserError, match="holds a run of another config"):
+        run_experiment(load_experiment(other), out)
+
+
+def test_cli(finished, capsys, tmp_path):
+    config, out, _ = finished
+    assert main(["experiment", "--config", str(config), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "recall 100.0 %" in printed and str(out / "report.md") in printed
+    assert main(["experiment", "--config", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json: experiment config file not found" in capsys.readouterr().err
+
+
+def test_shipped_lambada_config_in_reduced_form(shared_data, tmp_path):
+    """configs/experiments/lambada-webtext-small.json with its sizes cut down: WebText and
+    LAMBADA from the shared data, the lambada task's metrics."""
+    small = tiny_config({"corpus": "", "bench": ""})
+    overrides = {"corpus": {"path": "$DATA/webtext/webtext.train.jsonl", "limit": 120},
+                 "benchmark": {"name": "lambada", "split": "test", "limit": 50},
+                 "injection": {"counts": [1, 16], "per_count": 5},
+                 **{k: small[k] for k in ("tokenizer", "train", "models", "extraction",
+                                          "analysis")}}
+    cfg = load_experiment(REPO_ROOT / "configs" / "experiments" / "lambada-webtext-small.json",
+                          overrides)
+    results = run_experiment(cfg, tmp_path)
+    assert results["task"] == "lambada"
+    assert {g["metric"] for g in results["gap"]} == {"accuracy", "perplexity", "loss_bits"}
+    detector = {d["group"]: d for d in results["detector"]}
+    assert detector["all injected"]["flagged_rate"] == 1.0
+    assert detector["held out"]["examples"] == 40
+    injected = json.loads((tmp_path / "data" / "injection.json").read_text())
+    assert injected["clean_documents"] == 120 and injected["injected_documents"] == 120 + 5 * 17

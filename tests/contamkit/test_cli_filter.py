@@ -1,0 +1,39 @@
+"""build-filter, info and verify end to end through the command line."""
+
+import json
+import subprocess
+import sys
+
+from contamkit.common.paths import REPO_ROOT
+
+
+def cli(*args, cwd=REPO_ROOT):
+    return subprocess.run([sys.executable, "cli.py", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=None)
+
+
+def test_build_info_verify(shared_data, tmp_path):
+    out = tmp_path / "ptb.bloom"
+    r = cli("build-filter", shared_data / "ptb" / "ptb.train.txt", "-o", out, "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert "bits/element" in r.stderr.splitlines()[-1]  # the one-line summary
+    info = json.loads(cli("info", out, "--json").stdout)
+    assert info["params"]["n"] == 8 and info["params"]["k"] == 27
+    assert info["estimated_distinct"] > 800_000
+    v = json.loads(cli("verify", out, "--probes", "1000000", "--json").stdout)
+    assert v["hits"] == 0 and v["probes"] == 1_000_000
+    assert v["bits_per_element"] <= 38.6
+    assert 2.9e-6 < v["upper_95"] < 3.1e-6  # ln(20)/1e6
+    for key in ("observed_fpr", "predicted_fpr", "k"):
+        assert key in v
+
+
+def test_user_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.bloom"
+    bad.write_bytes(b"garbage")
+    for args in (("info", bad), ("verify", tmp_path / "missing.bloom"),
+                 ("build-filter", tmp_path / "nothing", "-o", tmp_path / "x.bloom")):
+        r = cli(*args)
+        assert r.returncode == 2
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from tests.experiments.conftest import tiny_config, write_builtin_data
+from tests.contamkit.experiments.conftest import tiny_config, write_builtin_data
 
 from contamkit.common.paths import REPO_ROOT
 

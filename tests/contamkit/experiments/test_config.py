@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.experiments.conftest import tiny_config
+from tests.contamkit.experiments.conftest import tiny_config
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import REPO_ROOT, shared_data_dir

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from tests.experiments.conftest import tiny_config
+from tests.contamkit.experiments.conftest import tiny_config
 
 from contamkit.cli import main
 from contamkit.common.errors import UserError

@@ -21,9 +21,11 @@ import numpy as np
 
 from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
 from contamkit.corpus.read import CorpusStats, corpus_files, plan_tasks
 from overlap.bloom import BloomFilter, FilterParams
+from overlap.filters import is_filter
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
@@ -51,6 +53,7 @@ class BuildOptions:
     max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
     spill_dir: str | None = None  # default: beside the output
     connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
+    force: bool = False  # replace an existing output that is not a filter
 
     def scaled(self) -> bool:
         return bool(self.scheduler or self.shards != 1 or self.max_memory)
@@ -106,6 +109,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     """Build and save the filter of ``corpus``; returns the summary figures."""
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
+    check_output(out, [corpus], kind="filter file", own=is_filter, force=opts.force)
     if opts.scaled():
         from contamkit.scale.dask_build import build_scaled
 

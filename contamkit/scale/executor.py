@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from contamkit.common.errors import UserError
+from contamkit.common.processes import sigint_ignored
 from contamkit.common.progress import progress
 
 _LOCAL = re.compile(r"local:(\d+)")
@@ -88,8 +89,10 @@ def _connect(scheduler: str, timeout: float):
         count = int(local.group(1))
         if count < 1:
             raise UserError(f"--scheduler {scheduler}: a local cluster needs at least one worker")
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", silence_logs=logging.ERROR, **NO_DASHBOARD)
+        with sigint_ignored():  # inherited by the workers: Ctrl-C stops them through us
+            cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", silence_logs=logging.ERROR,
+                                   preload=["contamkit.scale.worker_preload"], **NO_DASHBOARD)
         return Client(cluster, set_as_default=False), cluster
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)

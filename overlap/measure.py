@@ -57,7 +57,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
     with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
         summaries = _measure_all(names, bloom, coder, filter_path, tmp, opts, measure)
-        write_report(tmp)
+        write_report(tmp, Path(out).name or str(out))
     for summary in summaries:
         log.info(format_summary(summary, Path(out) / summary.pop("_where")))
     return summaries

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
 from contamkit.common.processes import worker_setup
 from contamkit.common.progress import progress
@@ -110,6 +111,7 @@ class HashRun:
                                     ngrams_per_s=f"{rate:,.0f}", refresh=False)
                     yield item
                 else:  # a finished task
+                    faults.step()
                     bar.update(task_bytes(item))
                     self._reported = self.stats.report_new(self._reported)
 

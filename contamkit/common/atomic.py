@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from contamkit.common import faults
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Iterator[IO]:
@@ -25,7 +27,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Ite
             yield f
             f.flush()
             os.fsync(f.fileno())
+        faults.step()
         os.replace(tmp, path)
+        faults.step()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -28,6 +28,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 
@@ -191,15 +192,19 @@ def exchange(a: Path, b: Path) -> bool:
 
 def publish_dir(tmp: Path, out: Path) -> None:
     """Put the finished directory ``tmp`` at ``out``, replacing what was there atomically."""
+    faults.step()
     if not out.exists() and not out.is_symlink():
         os.rename(tmp, out)
+        faults.step()
         return
     if exchange(tmp, out):
+        faults.step()
         _remove(tmp)  # now the previous output
         return
     old = temp_path(out, "old")  # no atomic swap here: a kill between the renames leaves
     os.rename(out, old)  # the previous output under a temporary name, removed by the next run
     os.rename(tmp, out)
+    faults.step()
     _remove(old)
 
 

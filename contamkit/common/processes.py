@@ -54,9 +54,10 @@ def worker_setup(parent: int | None = None) -> None:
 
 @contextlib.contextmanager
 def sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C while processes are started that should inherit ignoring it (a local Dask
-    cluster's workers: a signal disposition of "ignore" survives exec). The parent then stops
-    them when it is interrupted, and no worker prints a traceback of its own."""
+    """Ignore Ctrl-C while processes are started that should never see it: "ignore" is the one
+    disposition that survives exec, so a local Dask cluster's workers start with it, and the
+    parent stops them itself when it is interrupted (a worker would print its own traceback).
+    A Ctrl-C in the second or two this takes is lost: press it again."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield

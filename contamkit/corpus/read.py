@@ -207,7 +207,7 @@ class _ZstdStream(io.RawIOBase):
         super().close()
 
 
-def _decode_errors() -> tuple[type[BaseException], ...]:
+def decode_errors() -> tuple[type[BaseException], ...]:
     """Every exception a corrupt file of a supported format raises while it is decoded."""
     import pyarrow
     import zstandard
@@ -291,7 +291,7 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
                 raw = f.read()
             stats.bytes += len(raw)
             yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
-    except _decode_errors() as e:  # corrupt archive, unreadable file, stream cut short
+    except decode_errors() as e:  # corrupt archive, unreadable file, stream cut short
         stats.skipped_files += 1
         read = stats.documents - before
         what = "truncated" if isinstance(e, EOFError) else "unreadable"

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import build_tag, pid_alive, remove_stale, temp_path
 from contamkit.common.progress import log
@@ -228,11 +229,13 @@ def _publish(out: Path, jobs: list[ShardJob], results: list[dict]) -> None:
     """Make the new shards the filter in one step: rename the single shard over ``out``, or
     replace the manifest (atomically) with one naming the new shards. Until that step ``out``
     is the previous filter, whole; after it, the previous build's shards are removed."""
+    faults.step()
     if len(jobs) == 1:
         os.replace(jobs[0].path, out)
     else:
         write_manifest(out, [{"file": Path(j.path).name, **r["header"]}
                              for j, r in zip(jobs, results, strict=True)])
+    faults.step()
     remove_unlisted_shards(out)
 
 

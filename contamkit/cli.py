@@ -148,7 +148,7 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-    from overlap import bench_overlap
+    from overlap import measure as bench_overlap
     from overlap.per_example import parse_edges
 
     opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,

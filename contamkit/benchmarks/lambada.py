@@ -72,4 +72,5 @@ BENCHMARK = Benchmark(
             },
         ),
     ),
+    scored_field="target",
 )

@@ -64,6 +64,9 @@ class Benchmark:
     example: str  # what one Example is, for users (README.md has the long form)
     variant_specs: tuple[Variant, ...]  # the first is the default
     default_split: str = "test"
+    # Example.fields key holding the part of the text the model is scored on (it ends the
+    # text: LAMBADA's target word, Winograd's continuation); None: the whole text is scored.
+    scored_field: str | None = None
 
     @property
     def variants(self) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from contamkit.corpus import read
-from contamkit.corpus.read import CorpusStats, Task, plan_tasks
+from contamkit.corpus.read import CorpusStats, Task
 from overlap.ngrams import ngram_hashes
 from overlap.normalize import words
 from overlap.pipeline import hash_task, ngram_stream
@@ -77,7 +77,6 @@ def test_ranges_cut_inside_a_huge_line_read_it_once(tmp_path, monkeypatch):
     lines = ["short line one\n", " ".join(["word"] * 3000) + "\n", "last line here\n"]
     path = tmp_path / "t.txt"
     path.write_text("".join(lines))
-    tasks = plan_tasks([path], workers=1)
     tasks = [Task(str(path), s, s + 1000) for s in range(0, path.stat().st_size, 1000)]
     pieces = [d for t in tasks for d in read.read_task(t, "text", CorpusStats())
               if not d.lookahead]

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from tests.contamkit.experiments.conftest import tiny_config, write_builtin_data
 
 from contamkit.common.paths import REPO_ROOT
+from tests.contamkit.experiments.conftest import tiny_config, write_builtin_data
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 KERNEL = "python3"

@@ -93,5 +93,5 @@ def test_notebooks_use_the_library():
     for path in NOTEBOOKS:
         source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
                            if c.cell_type == "code")
-        assert any(f"from {pkg}" in source for pkg in ("overlap", "experiments", "analysis")), \
-            Path(path).name
+        packages = ("overlap", "contamkit.experiments", "contamkit.analysis")
+        assert any(f"from {pkg}" in source for pkg in packages), Path(path).name

@@ -48,7 +48,8 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
 
 def run_build_filter(args: argparse.Namespace) -> None:
     from contamkit.scale.plan import parse_size
-    from overlap.build import BuildOptions, build_filter
+    from contamkit.scale.route import build_filter
+    from overlap.build import BuildOptions
 
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
                         workers=args.workers, seed=args.seed, text_field=args.text_field,
@@ -153,22 +154,15 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-    from overlap import measure
+    from contamkit.scale.route import run_overlap
+    from overlap.measure import OverlapOptions
     from overlap.per_example import parse_edges
 
-    opts = measure.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
-                                  unit=args.unit, gpt2_vocab=args.gpt2_vocab,
-                                  edges=parse_edges(args.buckets),
-                                  text_template=args.text_template, id_field=args.id_field)
-    benches = _bench_list(args.bench)
-    if args.scheduler is None:
-        measure.run_overlap(benches, args.filter, args.out, opts)
-        return
-    from contamkit.scale.dask_overlap import distributed_measure
-
-    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab,
-                             args.connect_timeout) as measure_texts:
-        measure.run_overlap(benches, args.filter, args.out, opts, measure_texts)
+    opts = OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n, unit=args.unit,
+                          gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
+                          scheduler=args.scheduler, connect_timeout=args.connect_timeout,
+                          text_template=args.text_template, id_field=args.id_field)
+    run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:

@@ -39,14 +39,17 @@ class OverlapOptions:
     edges: tuple[float, ...] = DEFAULT_EDGES
     text_template: str | None = None  # the generic ``hf`` benchmark's (benchmarks.generic)
     id_field: str | None = None
+    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
+    scheduler: str | None = None  # Dask scheduler address, or local:N
+    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
                 opts: OverlapOptions, measure: Callable = measure_texts) -> list[dict]:
     """Measure each benchmark's split against the filter; returns the summaries written.
 
-    ``measure`` has ``measure_texts``'s signature; ``scale.dask_overlap`` passes one that runs
-    on a Dask cluster.
+    ``measure`` has ``measure_texts``'s signature; ``contamkit.scale.route`` passes one that runs
+    on a Dask cluster (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
     for name in names:  # so does a template for a benchmark that takes none

@@ -8,7 +8,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from tests.contamkit.experiments.conftest import tiny_config
 
 from contamkit.cli import main
 from contamkit.common.errors import UserError
@@ -16,6 +15,7 @@ from contamkit.common.paths import REPO_ROOT
 from contamkit.experiments.config import load_experiment
 from contamkit.experiments.manifest import file_sha256
 from contamkit.experiments.runner import run_experiment
+from tests.contamkit.experiments.conftest import tiny_config
 from training.sequences import WindowOrder
 
 

@@ -133,8 +133,13 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("overlap", help="per-example n-gram overlap of benchmarks with a filter")
     p.add_argument("--bench", required=True, help="benchmark(s), comma-separated: lambada,ptb")
     p.add_argument("--filter", required=True, help="filter file (from build-filter)")
-    p.add_argument("--split", default="test", help="benchmark split (default test)")
-    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
+    p.add_argument("--split", help="benchmark split (default: each benchmark's default, e.g. "
+                   "test; valid for hellaswag)")
+    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data); "
+                   "for --bench hf: the dataset's folder or comma-separated files")
+    p.add_argument("--text-template",
+                   help='--bench hf: the text checked, from fields, e.g. "{question} {answer}"')
+    p.add_argument("--id-field", help="--bench hf: the field holding each row's id")
     p.add_argument("--n", type=int, help="n-gram length (default: the filter's; must match it)")
     p.add_argument("--unit", choices=("words", "gpt2"),
                    help="n-gram unit (default: the filter's; must match it)")
@@ -155,7 +160,8 @@ def run_overlap(args: argparse.Namespace) -> None:
 
     opts = OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n, unit=args.unit,
                           gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
-                          scheduler=args.scheduler, connect_timeout=args.connect_timeout)
+                          scheduler=args.scheduler, connect_timeout=args.connect_timeout,
+                          text_template=args.text_template, id_field=args.id_field)
     run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
 
 

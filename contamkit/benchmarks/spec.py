@@ -67,16 +67,13 @@ class Benchmark:
     example: str  # what one Example is, for users (README.md has the long form)
     variant_specs: tuple[Variant, ...]  # the first is the default
     default_split: str = "test"
-<<<<<<< HEAD
-    # Example.fields key holding the part of the text the model is scored on (it ends the
-    # text: LAMBADA's target word, Winograd's continuation); None: the whole text is scored.
-    scored_field: str | None = None
-=======
     # The evaluation it gets (contamkit.analysis): "lambada", "winograd", "coqa", "lm",
     # "multiple_choice" or "exact_match"; Example.fields follow that task's contract.
     task: str = "lm"
     locate: Locator | None = None  # None: the files named in variant_specs
->>>>>>> main
+    # Example.fields key holding the part of the text the model is scored on (it ends the
+    # text: LAMBADA's target word, Winograd's continuation); None: the whole text is scored.
+    scored_field: str | None = None
 
     @property
     def variants(self) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from contamkit.experiments.config import ExperimentConfig
 from contamkit.experiments.detectors import membership_score, roc_curve, separation
 from contamkit.experiments.runner import VARIANTS, Example, Layout
 
-MODEL_MEASURES = ("loss", "min_k", "zlib_ratio", "reference_ratio")
+MODEL_MEASURES = ("loss", "min_k", "min_k_pp", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
 
 
@@ -48,8 +48,13 @@ class Inputs:
     def __init__(self, cfg: ExperimentConfig, paths: Layout, examples: list[Example]):
         self.cfg, self.paths, self.examples = cfg, paths, examples
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
-        # the model-based measures this run has (a reference ratio needs reference models)
-        self.measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or cfg.reference]
+        self.scores = {(m, v): _jsonl(paths.scores(m, v))
+                       for m in cfg.models for v in self.variants}
+        # the model-based measures this run has (a reference ratio needs reference models;
+        # scores written before Min-K%++ existed lack it)
+        scored = next(iter(next(iter(self.scores.values())).values()))
+        self.measures = [m for m in MODEL_MEASURES if m in scored] + (
+            ["reference_ratio"] if cfg.reference else [])
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
         self.overlap = _jsonl(paths.overlap / "examples.jsonl")
@@ -60,8 +65,6 @@ class Inputs:
         summary = json.loads((paths.eval(next(iter(cfg.models)), "injected") / "summary.json")
                              .read_text(encoding="utf-8"))
         self.task = summary["task"]
-        self.scores = {(m, v): _jsonl(paths.scores(m, v))
-                       for m in cfg.models for v in self.variants}
         self.extraction = {m: _jsonl(paths.extraction(m)) for m in cfg.models}
 
     def measure(self, model: str, measure: str) -> np.ndarray:
@@ -269,7 +272,7 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]
-                for key in ("loss", "min_k", "zlib_ratio"):
+                for key in (m for m in inp.measures if m != "reference_ratio"):
                     row[f"{model}/{variant}/{key}"] = inp.scores[(model, variant)][e.id][key]
             row[f"{model}/exposures"] = exposure[model].get(e.id, 0.0)
             ex = inp.extraction[model].get(e.id, {})

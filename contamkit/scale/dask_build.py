@@ -27,7 +27,13 @@ import numpy as np
 
 from contamkit.common import faults
 from contamkit.common.errors import UserError
-from contamkit.common.outputs import build_tag, pid_alive, remove_stale, temp_path
+from contamkit.common.outputs import (
+    build_tag,
+    check_output,
+    pid_alive,
+    remove_stale,
+    temp_path,
+)
 from contamkit.common.progress import log
 from contamkit.corpus.read import CorpusStats, corpus_files, file_format, plan_tasks
 from contamkit.scale.executor import open_executor
@@ -48,6 +54,7 @@ from overlap.build import (
     filter_params,
     format_summary,
 )
+from overlap.filters import is_filter
 from overlap.pipeline import HashSpec, task_bytes
 from overlap.sharded import (
     combined_stats,
@@ -290,6 +297,7 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     start = time.perf_counter()
     out = Path(out)
     _check_options(opts)
+    check_output(out, [corpus], kind="filter file", own=is_filter, force=opts.force)
     remove_unlisted_shards(out)  # left by a build killed after publishing
     if opts.spill_dir:
         remove_stale(out, Path(opts.spill_dir))

@@ -52,6 +52,12 @@ COQA_F1 = Metric("f1", "f1_sum", "turns", "percent", True, "F1")
 TOKEN_PPL = Metric("token_perplexity", "nll", "tokens", "exp", False, "perplexity (per token)")
 WORD_PPL = Metric("word_perplexity", "nll", "words", "exp", False, "perplexity (per word)")
 BITS_PER_BYTE = Metric("bits_per_byte", "nll", "bytes", "bits", False, "bits per byte")
+ACC = Metric("acc", "acc", None, "percent", True, "accuracy (%)")
+ACC_NORM = Metric("acc_norm", "acc_norm", None, "percent", True,
+                  "accuracy, length-normalized (%)")
+EXACT_MATCH = Metric("exact_match", "exact_match", None, "percent", True, "exact match (%)")
+EXACT_MATCH_FLEXIBLE = Metric("exact_match_flexible", "exact_match_flexible", None, "percent",
+                              True, "exact match, flexible extraction (%)")
 
 # What each kind of evaluation reports; the first metric is the headline one.
 TASK_METRICS: dict[str, tuple[Metric, ...]] = {
@@ -59,6 +65,8 @@ TASK_METRICS: dict[str, tuple[Metric, ...]] = {
     "coqa": (COQA_F1,),
     "winograd": (ACCURACY,),
     "lm": (TOKEN_PPL, WORD_PPL, BITS_PER_BYTE),
+    "multiple_choice": (ACC, ACC_NORM),
+    "exact_match": (EXACT_MATCH, EXACT_MATCH_FLEXIBLE),
 }
 
 

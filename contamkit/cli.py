@@ -148,21 +148,21 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-    from overlap import bench_overlap
+    from overlap import measure as overlap_measure
     from overlap.per_example import parse_edges
 
-    opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
-                                        unit=args.unit, gpt2_vocab=args.gpt2_vocab,
-                                        edges=parse_edges(args.buckets))
+    opts = overlap_measure.OverlapOptions(split=args.split, bench_path=args.bench_path,
+                                          n=args.n, unit=args.unit, gpt2_vocab=args.gpt2_vocab,
+                                          edges=parse_edges(args.buckets))
     benches = _bench_list(args.bench)
     if args.scheduler is None:
-        bench_overlap.run_overlap(benches, args.filter, args.out, opts)
+        overlap_measure.run_overlap(benches, args.filter, args.out, opts)
         return
     from contamkit.scale.dask_overlap import distributed_measure
 
     with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab,
                              args.connect_timeout) as measure:
-        bench_overlap.run_overlap(benches, args.filter, args.out, opts, measure)
+        overlap_measure.run_overlap(benches, args.filter, args.out, opts, measure)
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:

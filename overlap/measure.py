@@ -59,6 +59,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         summary = {
             "bench": name,
             "split": canonical_split(opts.split),
+            "bench_path": opts.bench_path,  # None: the default location
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,

@@ -31,7 +31,7 @@ def gpt2_vocab() -> Path:
     return _require(gpt2_vocab_dir())
 
 
-# ------------------------------------------------------------ tiny Hugging Face models (no download)
+# ----------------------------------------------------- tiny Hugging Face models (no download)
 
 @pytest.fixture(scope="session")
 def hf_tokenizer_dir(tmp_path_factory) -> Path:

@@ -20,7 +20,7 @@ class Metric:
     name: str
     num: str  # per-example field summed in the numerator
     den: str | None  # per-example field summed in the denominator; None counts examples
-    scale: str  # percent: 100 x ratio; exp: e^ratio (perplexity); bits: ratio / ln 2
+    scale: str  # percent: 100 x ratio; exp: e^ratio (perplexity); bits: ratio / ln 2; mean: ratio
     higher_is_better: bool
     label: str
 
@@ -39,6 +39,8 @@ class Metric:
                 return 100.0 * ratio
             if self.scale == "exp":
                 return np.exp(ratio)
+            if self.scale == "mean":
+                return ratio
             return ratio / math.log(2)
 
     def of(self, rows: list[dict]) -> float:

@@ -90,7 +90,8 @@ def read_evaluation(path: str | Path, overlap: Run) -> Run:
     if not is_samples_source(path):
         return read_eval_run(path)
     ov = overlap.summary
-    examples = load_benchmark(ov["bench"], ov["split"], ov.get("bench_path"))
+    examples = load_benchmark(ov["bench"], ov["split"], ov.get("bench_path"),
+                              text_template=ov.get("text_template"), id_field=ov.get("id_field"))
     ids = [r["id"] for r in overlap.rows]
     if [e.id for e in examples[:len(ids)]] != ids:
         raise UserError(f"{overlap.directory / 'examples.jsonl'}: ids are not those of "

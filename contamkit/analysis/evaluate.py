@@ -14,7 +14,7 @@ import itertools
 import time
 from pathlib import Path
 
-from contamkit.analysis.evaluators import EVALUATORS, EvalOptions, task_of
+from contamkit.analysis.evaluators import EVALUATORS, EvalOptions
 from contamkit.analysis.metrics import TASK_METRICS, summarize
 from contamkit.analysis.runs import EXAMPLES, SUMMARY
 from contamkit.benchmarks import open_benchmark
@@ -99,7 +99,7 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
     if not examples:
         raise UserError(f"{source.paths[0]}: {source.label} has no examples")
     model, tok = load_model(model_dir, resolve_device(device), dtype, tokenizer)
-    task = task_of(source.benchmark.name)
+    task = source.benchmark.task
     log.info(f"evaluating {model_dir} on {len(examples)} examples of {source.label}")
     start = time.perf_counter()
     rows = EVALUATORS[task](model, tok, examples, opts)

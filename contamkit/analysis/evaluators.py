@@ -320,7 +320,3 @@ LOSS_LABELS = {
     "exact_match": "gold-answer NLL after the prompt (nats per token)",
 }
 
-
-def task_of(benchmark: str) -> str:
-    """The evaluation a registered benchmark gets: its own, or language modelling."""
-    return benchmark if benchmark in EVALUATORS else "lm"

@@ -154,23 +154,6 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-<<<<<<< HEAD
-    from overlap import measure as overlap_measure
-    from overlap.per_example import parse_edges
-
-    opts = overlap_measure.OverlapOptions(split=args.split, bench_path=args.bench_path,
-                                          n=args.n, unit=args.unit, gpt2_vocab=args.gpt2_vocab,
-                                          edges=parse_edges(args.buckets))
-    benches = _bench_list(args.bench)
-    if args.scheduler is None:
-        overlap_measure.run_overlap(benches, args.filter, args.out, opts)
-        return
-    from contamkit.scale.dask_overlap import distributed_measure
-
-    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab,
-                             args.connect_timeout) as measure:
-        overlap_measure.run_overlap(benches, args.filter, args.out, opts, measure)
-=======
     from contamkit.scale.route import run_overlap
     from overlap.measure import OverlapOptions
     from overlap.per_example import parse_edges
@@ -180,7 +163,6 @@ def run_overlap(args: argparse.Namespace) -> None:
                           scheduler=args.scheduler, connect_timeout=args.connect_timeout,
                           text_template=args.text_template, id_field=args.id_field)
     run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
->>>>>>> main
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:

@@ -20,8 +20,8 @@ from contamkit.analysis.evaluators import (
 )
 from contamkit.analysis.metrics import summarize
 from contamkit.benchmarks import Example, load_benchmark
-from contamkit.benchmarks.registry import REGISTRY
 from contamkit.benchmarks.lambada import context_target
+from contamkit.benchmarks.registry import REGISTRY
 
 OPTS = EvalOptions(batch_size=3)
 BLOCK = 64  # the tiny models' block size (conftest)

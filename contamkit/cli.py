@@ -388,8 +388,9 @@ def run_fetch_bench(args: argparse.Namespace) -> None:
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a checkpoint on a benchmark, one line per example")
-    p.add_argument("--model", required=True, help="checkpoint directory")
+    p = sub.add_parser("evaluate", help="score a model on a benchmark, one line per example")
+    p.add_argument("--model", required=True, help="checkpoint directory, or a local Hugging "
+                   "Face causal-LM directory (config.json + weights + tokenizer)")
     p.add_argument("--bench", required=True, help="benchmark name (see `benchmarks`)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--split", help="split (default: the benchmark's default)")
@@ -400,10 +401,13 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=16,
                    help="sequences per forward pass (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                   help="weights' type (default float32)")
     p.add_argument("--stride", type=positive_int, help="sliding-window stride for LM sets "
                    "(default: block_size // 2)")
-    p.add_argument("--max-new-tokens", type=positive_int, default=32,
-                   help="CoQA answer length cap (default 32)")
+    p.add_argument("--max-new-tokens", type=positive_int,
+                   help="generation cap (default: 32 for CoQA, the task's for exact match: 256 "
+                   "for GSM8K)")
     p.set_defaults(func=run_evaluate)
 
 
@@ -415,7 +419,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
                        max_new_tokens=args.max_new_tokens)
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, opts=opts)
+             device=args.device, dtype=args.dtype, opts=opts)
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:
@@ -459,9 +463,9 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
                    "LAMBADA's target word) or only its context (default all)")
     p.add_argument("--metric", help="metric to score (default: the task's headline; "
                    "loss_bits: the mean per-example loss)")
-    p.add_argument("--thresholds", type=int, default=8, help="grid points per measure")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=int, default=2000,
+    p.add_argument("--thresholds", type=positive_int, default=8, help="grid points per measure")
+    p.add_argument("--bootstrap", type=count, default=1000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=count, default=2000,
                    help="permutation-test relabellings (default 2000; Holm over m cells needs "
                    "more than m / alpha)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")

@@ -374,13 +374,19 @@ def add_fetch_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="split, or 'all' (default: the benchmark's default split)")
     p.add_argument("--variant", help="file format, or 'all' (default: the default variant)")
     p.add_argument("--bench-path", help="folder to download into (default: the cache)")
+    p.add_argument("--trust-unverified", action="store_true",
+                   help="accept files that have no pinned sha256 (webtext, the HF parquet "
+                   "files, text8, WSCollection.xml), with a warning")
     p.set_defaults(func=run_fetch_bench)
 
 
 def run_fetch_bench(args: argparse.Namespace) -> None:
     from contamkit.benchmarks import fetch_benchmark
+    from contamkit.benchmarks.download import trusting_unverified
 
-    for path in fetch_benchmark(args.name, args.split, args.variant, args.bench_path):
+    with trusting_unverified(args.trust_unverified):
+        paths = fetch_benchmark(args.name, args.split, args.variant, args.bench_path)
+    for path in paths:
         print(path)
 
 

@@ -168,6 +168,8 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out even if it is not an overlap run folder")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the benchmarks an interrupted run with the same inputs finished")
     p.set_defaults(func=run_overlap)
 
 
@@ -180,7 +182,7 @@ def run_overlap(args: argparse.Namespace) -> None:
                           gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
                           scheduler=args.scheduler, connect_timeout=args.connect_timeout,
                           text_template=args.text_template, id_field=args.id_field,
-                          force=args.force)
+                          force=args.force, resume=args.resume)
     run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
 
 
@@ -245,6 +247,9 @@ def add_decontaminate(sub: argparse._SubParsersAction) -> None:
                    "part is copied unsearched)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing output even if it is not a decontaminated corpus")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run with the same corpus and options (files "
+                   "it wrote are kept)")
     p.set_defaults(func=run_decontaminate)
 
 
@@ -256,7 +261,7 @@ def run_decontaminate(args: argparse.Namespace) -> None:
                            max_doc_freq=args.max_doc_freq, split=args.split,
                            bench_path=args.bench_path, text_field=args.text_field,
                            gpt2_vocab=args.gpt2_vocab, allow_unreadable=args.allow_unreadable,
-                           force=args.force)
+                           force=args.force, resume=args.resume)
     decontaminate(args.corpus, _bench_list(args.bench), args.out, opts)
 
 

@@ -178,3 +178,31 @@ def test_answer_extraction_is_lm_evals(forced_model, gpt2_tok):
     assert row["generation"] == " 4" * 5
     assert (row["extracted"], row["exact_match"]) == ("[invalid]", 0)
     assert (row["extracted_flexible"], row["exact_match_flexible"]) == ("4", 1)
+
+
+def test_todays_benchmarks_evaluate_from_the_cli(tmp_path, tiny_hf):
+    """The multiple-choice and exact-match sets, from their release files (the benchmark
+    tests' fixture rows), through ``evaluate`` with a tiny Llama."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fixtures = Path(__file__).parents[1] / "benchmarks" / "fixtures" / "hf_release_rows.json"
+    releases = json.loads(fixtures.read_text(encoding="utf-8"))
+    model = tiny_hf("llama", tmp_path / "llama")
+    expected = {"mmlu": ("acc", "acc_norm"), "winogrande": ("accuracy",),
+                "gsm8k": ("exact_match", "exact_match_flexible"),
+                "triviaqa": ("exact_match", "exact_match_flexible")}
+    for bench, metrics in expected.items():
+        spec = releases[bench]
+        path = tmp_path / "hf" / bench / spec["file"]
+        path.parent.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(spec["rows"]), path)
+        out = tmp_path / bench
+        assert evaluate("--model", model, "--bench", bench, "--bench-path", tmp_path / "hf",
+                        "--out", out, "--max-new-tokens", 4) == 0
+        summary, rows = json.loads((out / "summary.json").read_text()), read_rows(out)
+        assert len(rows) == len(spec["rows"]) == summary["examples"]
+        assert tuple(summary["metrics"]) == metrics
+        column = {"accuracy": "correct"}.get(metrics[0], metrics[0])
+        assert summary["metrics"][metrics[0]] == pytest.approx(
+            100 * np.mean([r[column] for r in rows]))

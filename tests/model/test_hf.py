@@ -97,5 +97,12 @@ def test_bad_directories_are_refused_in_one_line(tmp_path, tiny_hf):
             (no_weights / f.name).write_bytes(f.read_bytes())
     with pytest.raises(UserError, match="no weights"):
         load_hf_model(no_weights)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for f in good.iterdir():
+        data = f.read_bytes()
+        (cut / f.name).write_bytes(data[:len(data) // 2] if f.suffix == ".safetensors" else data)
+    with pytest.raises(UserError, match=f"^{cut}: cannot load its weights"):
+        load_hf_model(cut)
     with pytest.raises(UserError, match="--dtype 'int8'"):
         load_hf_model(good, dtype="int8")

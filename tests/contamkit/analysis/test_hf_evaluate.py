@@ -206,3 +206,24 @@ def test_todays_benchmarks_evaluate_from_the_cli(tmp_path, tiny_hf):
         column = {"accuracy": "correct"}.get(metrics[0], metrics[0])
         assert summary["metrics"][metrics[0]] == pytest.approx(
             100 * np.mean([r[column] for r in rows]))
+
+
+def test_bad_model_directories_exit_2_with_one_line(tmp_path, tiny_hf, shared_data, capsys):
+    good = tiny_hf("llama", tmp_path / "good")
+    no_tok, t5 = tmp_path / "no_tok", tmp_path / "t5"
+    for d in (no_tok, t5):
+        d.mkdir()
+        for f in good.iterdir():
+            if d is t5 or f.name in ("config.json", "model.safetensors"):
+                (d / f.name).write_bytes(f.read_bytes())
+    (t5 / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    cases = [((no_tok,), f"{no_tok}: no tokenizer files"),
+             ((t5,), f"{t5 / 'config.json'}: unsupported architecture 't5'"),
+             ((good, "--tokenizer", "gpt2"), f"{good}: a Hugging Face model uses its own")]
+    for args, message in cases:
+        capsys.readouterr()
+        assert evaluate("--model", *args, "--bench", "lambada", "--limit", 2,
+                        "--out", tmp_path / "o") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"error: {message}"), err
+        assert not any("Traceback" in line for line in err)

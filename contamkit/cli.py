@@ -60,17 +60,19 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build_filter(args: argparse.Namespace) -> None:
-    from contamkit.scale.plan import parse_size
     from contamkit.scale.route import build_filter
     from overlap.build import BuildOptions
 
+    max_memory = None
+    if args.max_memory:  # imported only then: contamkit.scale.plan pulls in the Dask build
+        from contamkit.scale.plan import parse_size
+
+        max_memory = parse_size(args.max_memory)
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
                         workers=args.workers or 0, seed=args.seed, text_field=args.text_field,
                         gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
-                        shards=args.shards,
-                        max_memory=parse_size(args.max_memory) if args.max_memory else None,
-                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout,
-                        force=args.force)
+                        shards=args.shards, max_memory=max_memory, spill_dir=args.spill_dir,
+                        connect_timeout=args.connect_timeout, force=args.force)
     build_filter(args.corpus, args.output, opts)
 
 

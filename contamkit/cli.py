@@ -60,17 +60,19 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build_filter(args: argparse.Namespace) -> None:
-    from contamkit.scale.plan import parse_size
     from contamkit.scale.route import build_filter
     from overlap.build import BuildOptions
 
+    max_memory = None
+    if args.max_memory:  # imported only then: contamkit.scale.plan pulls in the Dask build
+        from contamkit.scale.plan import parse_size
+
+        max_memory = parse_size(args.max_memory)
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
                         workers=args.workers or 0, seed=args.seed, text_field=args.text_field,
                         gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
-                        shards=args.shards,
-                        max_memory=parse_size(args.max_memory) if args.max_memory else None,
-                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout,
-                        force=args.force)
+                        shards=args.shards, max_memory=max_memory, spill_dir=args.spill_dir,
+                        connect_timeout=args.connect_timeout, force=args.force)
     build_filter(args.corpus, args.output, opts)
 
 
@@ -436,7 +438,9 @@ def run_evaluate(args: argparse.Namespace) -> None:
 def add_analyze(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="how metrics shift with overlap: stats, plots, report")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (its directory or one "
+                   "samples_<task>_*.jsonl)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--buckets", default="0.05,0.15,0.5",
                    help="overlap bucket edges in (0, 1) (default 0.05,0.15,0.5)")

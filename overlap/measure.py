@@ -22,7 +22,6 @@ from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
-from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.per_example import (
@@ -155,6 +154,8 @@ def write_run(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -
 
 
 def write_plots(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+    from overlap import plots  # matplotlib: imported once results are in, not at start-up
+
     pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
     title = (f"{summary['bench']} {summary['split']}: {summary['n']}-gram overlap "
              f"({summary['tested']} tested examples)")

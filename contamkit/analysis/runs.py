@@ -133,5 +133,8 @@ def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:
     model = eval_summary.get("tokenizer")
     if counted == model:
         return None
+    if model is None:
+        return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} and the "
+                f"model's tokenizer is unknown: overlap fractions may not be in its tokens")
     return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} but the model uses "
             f"{model!r}: overlap fractions are not in the model's tokens")

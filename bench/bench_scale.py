@@ -37,7 +37,7 @@ from contamkit.common.paths import shared_data_dir  # noqa: E402
 from contamkit.scale.executor import NO_DASHBOARD  # noqa: E402
 from contamkit.scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
 from contamkit.scale.route import build_filter  # noqa: E402
-from overlap.build import BuildOptions  # noqa: E402
+from overlap.options import BuildOptions  # noqa: E402
 
 TEXT_FILES = ["ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt",
               "wikitext-2/train.txt", "wikitext-2/valid.txt", "wikitext-2/test.txt",

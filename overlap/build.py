@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,35 +27,13 @@ from overlap.bloom import BloomFilter, FilterParams
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
 KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
-
-
-@dataclass
-class BuildOptions:
-    n: int = 8
-    unit: str = "words"
-    fpr: float = 1e-8
-    capacity: int | None = None
-    workers: int = 0  # 0: overlap.pipeline.default_workers()
-    seed: int = 0
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    # scale-out (contamkit/scale/README.md): read by contamkit.scale.route, which runs the
-    # spilled build (contamkit.scale.dask_build) when any of them is set
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    shards: int = 1  # power of two; 0: as few as --max-memory allows
-    max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
-    spill_dir: str | None = None  # default: beside the output
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
-
-    def scaled(self) -> bool:
-        """Whether the spilled build must run: ``build_filter`` here refuses these options."""
-        return bool(self.scheduler or self.shards != 1 or self.max_memory)
 
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +21,12 @@ from contamkit.common.progress import log
 from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.per_example import DEFAULT_EDGES, ExampleOverlap, measure_texts, summarize
+from overlap.options import OverlapOptions
+from overlap.per_example import ExampleOverlap, measure_texts, summarize
 from overlap.report import write_report
 from overlap.spans import SpanCoder
 
 CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
-
-
-@dataclass
-class OverlapOptions:
-    split: str = "test"
-    bench_path: str | None = None
-    gpt2_vocab: str | None = None
-    n: int | None = None  # None: the filter's
-    unit: str | None = None  # None: the filter's
-    edges: tuple[float, ...] = DEFAULT_EDGES
-    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,

@@ -9,11 +9,11 @@ undefined (an empty document).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from contamkit.analysis.coqa_f1 import turn_f1
+from contamkit.analysis.options import EvalOptions
 from contamkit.benchmarks import Example
 from contamkit.benchmarks.winograd import join_words
 from contamkit.common.errors import UserError
@@ -24,13 +24,6 @@ from model.scoring import continuation_scores, token_logprobs
 from model.tokenizer import Tokenizer
 
 COQA_STOP = "\nQ:"  # the next question marker ends an answer (lm-evaluation-harness's coqa)
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    batch_size: int = 16
-    stride: int | None = None  # sliding-window stride for LM sets (None: block_size // 2)
-    max_new_tokens: int = 32  # CoQA answer length cap
 
 
 def split_pairs(tok: Tokenizer, pairs: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
@@ -174,6 +167,8 @@ LOSS_LABELS = {
 }
 
 
-def task_of(benchmark: str) -> str:
-    """The evaluation a registered benchmark gets: its own, or language modelling."""
-    return benchmark if benchmark in EVALUATORS else "lm"
+def evaluator_for(task: str) -> Evaluator:
+    """The evaluator of a benchmark's declared task (``Benchmark.task``)."""
+    if task not in EVALUATORS:
+        raise UserError(f"no evaluator for task {task!r} (known: {', '.join(EVALUATORS)})")
+    return EVALUATORS[task]

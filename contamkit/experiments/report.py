@@ -22,10 +22,15 @@ from contamkit.common.progress import log
 from contamkit.common.render import write_report
 from contamkit.experiments import plots
 from contamkit.experiments.config import ExperimentConfig
-from contamkit.experiments.detectors import membership_score, roc_curve, separation
+from contamkit.experiments.detectors import (
+    MEASURES,
+    membership_score,
+    model_measures,
+    roc_curve,
+    separation,
+)
 from contamkit.experiments.runner import VARIANTS, Example, Layout
 
-MODEL_MEASURES = ("loss", "min_k", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
 
 
@@ -48,8 +53,7 @@ class Inputs:
     def __init__(self, cfg: ExperimentConfig, paths: Layout, examples: list[Example]):
         self.cfg, self.paths, self.examples = cfg, paths, examples
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
-        # the model-based measures this run has (a reference ratio needs reference models)
-        self.measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or cfg.reference]
+        self.measures = model_measures(reference=cfg.reference)  # those this run has
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
         self.overlap = _jsonl(paths.overlap / "examples.jsonl")
@@ -66,11 +70,12 @@ class Inputs:
 
     def measure(self, model: str, measure: str) -> np.ndarray:
         """One membership measure of every example under ``model``'s injected variant."""
-        if measure == "ngram_overlap":
+        if MEASURES[measure].compute is None:  # the n-gram overlap: not a model measure
             return self.fraction
-        if measure == "reference_ratio":
-            return self.measure(model, "loss") - self.score(model, "reference", "loss")
-        return self.score(model, "injected", measure)
+        value = self.score(model, "injected", measure)
+        if MEASURES[measure].needs_reference:
+            value = value - self.score(model, "reference", measure)
+        return value
 
     def score(self, model: str, variant: str, key: str) -> np.ndarray:
         rows = self.scores[(model, variant)]
@@ -269,7 +274,7 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]
-                for key in ("loss", "min_k", "zlib_ratio"):
+                for key in model_measures(reference=False):
                     row[f"{model}/{variant}/{key}"] = inp.scores[(model, variant)][e.id][key]
             row[f"{model}/exposures"] = exposure[model].get(e.id, 0.0)
             ex = inp.extraction[model].get(e.id, {})

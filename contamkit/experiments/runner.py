@@ -230,8 +230,9 @@ class Runner:
 
     def measure_overlap(self) -> dict:
         from contamkit.benchmarks import get_benchmark
-        from overlap.build import BuildOptions, build_filter
-        from overlap.measure import OverlapOptions, run_overlap
+        from overlap.build import build_filter
+        from overlap.measure import run_overlap
+        from overlap.options import BuildOptions, OverlapOptions
 
         cfg, b = self.cfg, self.cfg.benchmark
         build_filter(self.paths.corpus("injected"), self.paths.filter,

@@ -40,13 +40,8 @@ from contamkit.scale.jobs import (
     map_task,
 )
 from contamkit.scale.spill import PAIR_BYTES
-from overlap.build import (
-    FPR_SLACK,
-    BuildOptions,
-    exact_capacity,
-    filter_params,
-    format_summary,
-)
+from overlap.build import FPR_SLACK, exact_capacity, filter_params, format_summary
+from overlap.options import BuildOptions
 from overlap.pipeline import HashSpec, task_bytes
 from overlap.sharded import combined_stats, logical_params, prefix_bits, shard_name, write_manifest
 from overlap.units import make_coder

@@ -10,17 +10,19 @@ import pytest
 import torch
 
 from contamkit.analysis.evaluators import (
-    EvalOptions,
+    EVALUATORS,
     coqa_prompt,
     evaluate_coqa,
     evaluate_lambada,
     evaluate_lm,
     evaluate_winograd,
-    task_of,
+    evaluator_for,
 )
 from contamkit.analysis.metrics import summarize
-from contamkit.benchmarks import Example, load_benchmark
+from contamkit.analysis.options import EvalOptions
+from contamkit.benchmarks import Example, get_benchmark, load_benchmark
 from contamkit.benchmarks.lambada import context_target
+from contamkit.common.errors import UserError
 
 OPTS = EvalOptions(batch_size=3)
 BLOCK = 64  # the tiny models' block size (conftest)
@@ -156,6 +158,9 @@ def test_coqa_f1_of_a_model_that_always_says_no(tmp_path, gpt2_tok, forced_model
         assert rows[0]["turns"] == 2 and rows[0]["source"] == "cnn"
 
 
-def test_task_of():
-    assert [task_of(b) for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
-        "lambada", "coqa", "winograd", "lm", "lm"]
+def test_benchmarks_declare_their_task():
+    names = ("lambada", "coqa", "winograd", "ptb", "wikitext103")
+    assert [get_benchmark(b).task for b in names] == ["lambada", "coqa", "winograd", "lm", "lm"]
+    assert evaluator_for("lambada") is EVALUATORS["lambada"]
+    with pytest.raises(UserError, match="no evaluator for task 'nonsense'"):
+        evaluator_for("nonsense")

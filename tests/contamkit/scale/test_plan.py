@@ -8,7 +8,7 @@ import pytest
 from contamkit.common.errors import UserError
 from contamkit.scale.plan import Calibration, calibrate, estimate, growth_exponent, parse_size
 from contamkit.scale.route import build_filter
-from overlap.build import BuildOptions
+from overlap.options import BuildOptions
 
 
 def test_parse_size():

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.benchmarks import get_benchmark, load_benchmark
+from contamkit.benchmarks.load import configured_benchmark
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.progress import log
@@ -22,7 +23,13 @@ from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.options import OverlapOptions
-from overlap.per_example import ExampleOverlap, measure_texts, summarize
+from overlap.per_example import (
+    ExampleOverlap,
+    mark_scored,
+    measure_texts,
+    scored_offset,
+    summarize,
+)
 from overlap.report import write_report
 from overlap.spans import SpanCoder
 
@@ -37,6 +44,8 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     on a Dask cluster (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    for name in names:  # so does a template for a benchmark that takes none
+        configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
@@ -44,16 +53,25 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     out = Path(out)
     summaries = []
     for name in names:
-        examples = load_benchmark(name, opts.split, opts.bench_path)
-        results = measure([e.id for e in examples], [e.text for e in examples], bloom, coder,
-                          desc=name)
+        examples = load_benchmark(name, opts.split, opts.bench_path,
+                                  text_template=opts.text_template, id_field=opts.id_field)
+        texts = [e.text for e in examples]
+        results = measure([e.id for e in examples], texts, bloom, coder, desc=name)
+        scored_field = get_benchmark(name).scored_field
+        if scored_field:
+            missing = mark_scored(results, texts, [scored_offset(e.text, e.fields.get(
+                scored_field)) for e in examples], coder)
+            if missing:
+                log.warning(f"{name}: {missing} matched examples have no {scored_field!r} at "
+                            f"the end of their text: no scored part for them")
         summary = {
             "bench": name,
-            "split": canonical_split(opts.split),
+            "split": canonical_split(opts.split or get_benchmark(name).default_split),
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
             "normalizer": NORMALIZER_VERSION,
+            "scored_field": scored_field,
             **summarize(results, opts.edges),
             "filter": {"path": str(filter_path), "params": asdict(bloom.params),
                        "estimated_fpr": bloom.stats()["estimated_fpr"]},

@@ -48,9 +48,15 @@ class BuildOptions:
 class OverlapOptions:
     """``overlap``."""
 
-    split: str = option("test", "benchmark split")
-    bench_path: str | None = option(None, "benchmark file or folder",
+    split: str | None = option(None, "benchmark split",
+                               shown_default="each benchmark's default, e.g. test; valid for "
+                               "hellaswag")
+    bench_path: str | None = option(None, "benchmark file or folder; for --bench hf: the "
+                                    "dataset's folder or comma-separated files",
                                     shown_default="cache, shared data")
+    text_template: str | None = option(None, '--bench hf: the text checked, from fields, e.g. '
+                                       '"{question} {answer}"')
+    id_field: str | None = option(None, "--bench hf: the field holding each row's id")
     n: int | None = option(None, "n-gram length (must match the filter's)",
                            shown_default="the filter's")
     unit: str | None = option(None, "n-gram unit (must match the filter's)", parse=parse_unit,

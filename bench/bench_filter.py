@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 from pybloom_live import BloomFilter as PyBloom  # noqa: E402
 
 from contamkit.common.paths import shared_data_dir  # noqa: E402
-from contamkit.corpus.read import CorpusStats, corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
+from contamkit.corpus.formats import corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
+from contamkit.corpus.read import CorpusStats  # noqa: E402
 from overlap.bloom import BloomFilter  # noqa: E402
 from overlap.build import build_filter  # noqa: E402
 from overlap.filters import open_filter  # noqa: E402

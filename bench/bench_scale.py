@@ -146,7 +146,7 @@ def peak_rss(argv: list, log: Path) -> tuple[int, float]:
 
 
 # the engine alone: hash the whole corpus on one core and keep nothing
-_HASH_ONLY = ("import sys; from contamkit.corpus.read import corpus_files, plan_tasks; "
+_HASH_ONLY = ("import sys; from contamkit.corpus.formats import corpus_files, plan_tasks; "
               "from overlap.pipeline import HashRun, HashSpec; "
               "[None for _ in HashRun(plan_tasks(corpus_files(sys.argv[1]), 1), HashSpec(), 1)]")
 

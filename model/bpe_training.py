@@ -13,7 +13,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import iter_documents
+from contamkit.corpus.formats import iter_documents
 from model.tokenizer import EOT, TrainedBPE
 
 MIN_VOCAB = 257  # 256 bytes + <|endoftext|>

@@ -22,7 +22,8 @@ import numpy as np
 from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
-from contamkit.corpus.read import CorpusStats, corpus_files, plan_tasks
+from contamkit.corpus.formats import corpus_files, plan_tasks
+from contamkit.corpus.read import CorpusStats
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.hll import STD_ERROR, HyperLogLog
 from overlap.ngrams import Hashes, count_distinct

@@ -29,8 +29,8 @@ from contamkit.benchmarks import get_benchmark, load_benchmark
 from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
-from contamkit.corpus.write import rewrite_file
+from contamkit.corpus.formats import corpus_files, iter_documents, rewrite_file
+from contamkit.corpus.read import CorpusStats, Document
 from overlap.ngram_set import MAX_SOURCES, NgramSet
 from overlap.ngrams import segment_hashes
 from overlap.normalize import NORMALIZER_VERSION

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from contamkit.common.errors import UserError
 from contamkit.common.progress import progress
-from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
+from contamkit.corpus.formats import read_task
+from contamkit.corpus.read import CorpusStats, Task, split_long
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 

@@ -136,7 +136,8 @@ class Runner:
 
     def make_data(self) -> dict:
         from contamkit.benchmarks import open_benchmark
-        from contamkit.corpus.read import CorpusStats, iter_documents
+        from contamkit.corpus.formats import iter_documents
+        from contamkit.corpus.read import CorpusStats
 
         cfg, b = self.cfg, self.cfg.benchmark
         source = open_benchmark(b.name, b.split, b.path, b.variant)

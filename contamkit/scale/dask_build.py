@@ -28,7 +28,8 @@ import numpy as np
 
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
-from contamkit.corpus.read import CorpusStats, corpus_files, file_format, plan_tasks
+from contamkit.corpus.formats import corpus_files, file_format, plan_tasks
+from contamkit.corpus.read import CorpusStats
 from contamkit.scale.executor import open_executor
 from contamkit.scale.jobs import (
     CountPiece,

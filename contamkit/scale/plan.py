@@ -21,7 +21,7 @@ import numpy as np
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import shared_data_dir
-from contamkit.corpus.read import corpus_files, plan_tasks
+from contamkit.corpus.formats import corpus_files, plan_tasks
 from contamkit.scale.dask_build import COUNT_BYTES, RUN_BYTES
 from contamkit.scale.jobs import CountPiece, count_task
 from contamkit.scale.spill import PAIR_BYTES, sort_run, write_run

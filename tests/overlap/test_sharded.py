@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from contamkit.common.errors import UserError
-from contamkit.corpus.read import corpus_files, plan_tasks
+from contamkit.corpus.formats import corpus_files, plan_tasks
 from contamkit.scale.route import build_filter
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.build import exact_capacity

@@ -303,8 +303,9 @@ def run_fetch_bench(args: argparse.Namespace) -> None:
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a checkpoint on a benchmark, one line per example")
-    p.add_argument("--model", required=True, help="checkpoint directory")
+    p = sub.add_parser("evaluate", help="score a model on a benchmark, one line per example")
+    p.add_argument("--model", required=True, help="checkpoint directory, or a local Hugging "
+                   "Face causal-LM directory (config.json + weights + tokenizer)")
     p.add_argument("--bench", required=True, help="benchmark name (see `benchmarks`)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--split", help="split (default: the benchmark's default)")
@@ -313,6 +314,8 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
     p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                   help="weights' type (default float32)")
     add_options(p, EvalOptions)
     p.set_defaults(func=run_evaluate)
 
@@ -322,7 +325,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, opts=from_args(EvalOptions, args))
+             device=args.device, dtype=args.dtype, opts=from_args(EvalOptions, args))
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:

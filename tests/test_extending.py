@@ -88,6 +88,7 @@ def test_new_entries_work_from_the_cli(extended, tmp_path, capsys):
 
 def test_new_measure(extended):
     lp = np.array([-0.5, -4.0, -1.0])
-    values = text_measures("some text", lp)
+    moments = np.stack([lp, np.full(3, -2.0), np.full(3, 1.0)], axis=1)  # log p, mu, sigma
+    values = text_measures("some text", moments)
     assert values["lowest_logprob"] == -4.0 and values["loss"] == pytest.approx(5.5 / 3)
     assert membership_score("lowest_logprob", np.array([-4.0])) == -4.0  # higher: member

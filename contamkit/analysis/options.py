@@ -17,7 +17,8 @@ class EvalOptions:
     batch_size: int = option(16, "sequences per forward pass")
     stride: int | None = option(None, "sliding-window stride for LM sets",
                                 shown_default="block_size // 2")
-    max_new_tokens: int = option(32, "CoQA answer length cap")
+    max_new_tokens: int | None = option(None, "generation cap", shown_default="32 for CoQA, "
+                                        "the task's for exact match: 256 for GSM8K")
 
 
 @dataclass(frozen=True)

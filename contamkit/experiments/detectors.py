@@ -6,6 +6,10 @@ memorization measures"):
 
 * loss: -mean(l);
 * Min-K% Prob: the mean of the lowest k % of the l_i (Shi et al. 2023);
+* Min-K%++: the mean of the lowest k % of z_i = (l_i - mu_i) / sigma_i, with mu_i and sigma_i the
+  mean and standard deviation of log p(v) over the vocabulary under the model's own
+  distribution at position i (Zhang et al. 2024): a token is surprising *for how spread the
+  model's prediction there is*;
 * zlib ratio: loss / zlib-compressed length of the text in bytes (Carlini et al. 2021): a text
   the model finds easy *for how compressible it is*;
 * reference ratio: loss under the target model minus loss under a reference model trained by
@@ -46,6 +50,17 @@ def min_k_prob(logprobs: np.ndarray, k: float = DEFAULT_K) -> float:
     return float(np.partition(logprobs, m - 1)[:m].mean(dtype=np.float64))
 
 
+def min_k_plus_plus(moments: np.ndarray, k: float = DEFAULT_K) -> float:
+    """Min-K%++ from [n, 3] rows (log p of the token, mu, sigma) as
+    ``model.scoring.token_logprob_moments`` gives them; a position where the model is certain
+    (sigma = 0) has z = 0."""
+    if not len(moments):
+        return math.nan
+    lp, mu, sigma = (np.asarray(moments[:, j], dtype=np.float64) for j in range(3))
+    z = np.divide(lp - mu, sigma, out=np.zeros_like(lp), where=sigma > 0)
+    return min_k_prob(z, k)
+
+
 def zlib_bytes(text: str) -> int:
     return len(zlib.compress(text.encode("utf-8")))
 
@@ -58,8 +73,13 @@ class Evidence:
     """What a model-based measure may read about one text under one model."""
 
     text: str
-    logprobs: np.ndarray  # log-probability of each of the text's tokens
-    k: float = DEFAULT_K  # Min-K% Prob's fraction
+    moments: np.ndarray  # [tokens, 3]: each token's log p, and the mean and deviation of log p
+    k: float = DEFAULT_K  # Min-K%'s fraction
+
+    @property
+    def logprobs(self) -> np.ndarray:
+        """The log-probability of each of the text's tokens."""
+        return self.moments[:, 0]
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,7 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     "loss": Measure("loss (nats/token)", -1.0, lambda e: loss(e.logprobs)),
     "min_k": Measure("Min-K% Prob", 1.0, lambda e: min_k_prob(e.logprobs, e.k)),
+    "min_k_pp": Measure("Min-K%++", 1.0, lambda e: min_k_plus_plus(e.moments, e.k)),
     "zlib_ratio": Measure("zlib ratio", -1.0, lambda e: loss(e.logprobs) / zlib_bytes(e.text)),
     "reference_ratio": Measure("reference ratio (target - reference loss)", -1.0,
                                lambda e: loss(e.logprobs), needs_reference=True),
@@ -94,10 +115,10 @@ def model_measures(reference: bool) -> list[str]:
             if m.compute is not None and (reference or not m.needs_reference)]
 
 
-def text_measures(text: str, logprobs: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
-    """Every model-based measure of one text under one model (for a measure that needs a
-    reference model: this model's part, subtracted later)."""
-    evidence = Evidence(text, logprobs, k)
+def text_measures(text: str, moments: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
+    """Every model-based measure of one text under one model, from [n, 3] rows (log p, mu,
+    sigma); for a measure that needs a reference model: this model's part, subtracted later."""
+    evidence = Evidence(text, moments, k)
     return {name: MEASURES[name].compute(evidence) for name in model_measures(reference=True)}
 
 

@@ -20,8 +20,9 @@ from contamkit.analysis.evaluators import (
 )
 from contamkit.analysis.metrics import summarize
 from contamkit.analysis.options import EvalOptions
-from contamkit.benchmarks import Example, get_benchmark, load_benchmark
+from contamkit.benchmarks import Example, load_benchmark
 from contamkit.benchmarks.lambada import context_target
+from contamkit.benchmarks.registry import REGISTRY
 from contamkit.common.errors import UserError
 
 OPTS = EvalOptions(batch_size=3)
@@ -158,9 +159,10 @@ def test_coqa_f1_of_a_model_that_always_says_no(tmp_path, gpt2_tok, forced_model
         assert rows[0]["turns"] == 2 and rows[0]["source"] == "cnn"
 
 
-def test_benchmarks_declare_their_task():
-    names = ("lambada", "coqa", "winograd", "ptb", "wikitext103")
-    assert [get_benchmark(b).task for b in names] == ["lambada", "coqa", "winograd", "lm", "lm"]
+def test_every_benchmark_task_has_an_evaluator():
+    assert all(b.task in EVALUATORS for b in REGISTRY.values())
+    assert [REGISTRY[b].task for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
+        "lambada", "coqa", "winograd", "lm", "lm"]
     assert evaluator_for("lambada") is EVALUATORS["lambada"]
     with pytest.raises(UserError, match="no evaluator for task 'nonsense'"):
         evaluator_for("nonsense")

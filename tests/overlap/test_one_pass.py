@@ -35,7 +35,7 @@ def exact_ngrams(text):
 def answers(path, ngrams):
     """The filter's answer for each n-gram (a tuple of normalized words)."""
     bloom = open_filter(path)
-    codes = make_coder("words").codes([w for g in ngrams for w in g])
+    codes = make_coder("words").codes([" ".join(w for g in ngrams for w in g)])[0]
     lengths = np.full(len(ngrams), N, dtype=np.int64)
     return bloom.contains(*murmur.window_hashes(codes, lengths, lengths, N, 0))
 

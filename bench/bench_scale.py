@@ -33,9 +33,10 @@ import psutil  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from contamkit.common.atomic import write_json  # noqa: E402
+from contamkit.common.parse import parse_size  # noqa: E402
 from contamkit.common.paths import shared_data_dir  # noqa: E402
 from contamkit.scale.executor import NO_DASHBOARD  # noqa: E402
-from contamkit.scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
+from contamkit.scale.plan import Calibration, calibrate, estimate, format_size  # noqa: E402
 from contamkit.scale.route import build_filter  # noqa: E402
 from overlap.options import BuildOptions  # noqa: E402
 

@@ -17,15 +17,17 @@ import sys
 
 # the options dataclasses: imported here (not in run_ functions) because they declare options
 from contamkit.analysis.options import AnalysisOptions, EvalOptions
-from contamkit.common.errors import UserError
-from contamkit.common.options import (
-    add_options,
-    add_overrides,
-    from_args,
-    overrides_from_args,
+from contamkit.common.errors import Terminated, UserError
+from contamkit.common.options import add_options, add_overrides, from_args, overrides_from_args
+from contamkit.common.parse import (
+    count,
+    fraction,
     parse_list,
     parse_size,
+    positive_int,
+    probability,
 )
+from contamkit.common.processes import raise_on_sigterm
 from contamkit.common.progress import setup_logging
 from overlap.options import BuildOptions, Convention, DecontamOptions, OverlapOptions
 from training.config import TrainConfig, parse_value
@@ -56,9 +58,10 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="capacity plan: filter size, shards, memory, build time")
     p.add_argument("--corpus-bytes", required=True, type=parse_size,
                    help="corpus size, e.g. 40GB or 825GiB")
-    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
-    p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
-    p.add_argument("--workers", type=int, default=1, help="worker cores (default 1)")
+    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--fpr", type=probability, default=1e-8,
+                   help="target false-positive rate (default 1e-8)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker cores (default 1)")
     p.add_argument("--max-memory", default="4GiB", type=parse_size,
                    help="memory per worker for a shard (default 4GiB)")
     p.add_argument("--sample", help="corpus to calibrate on (default: the shared WebText sample)")
@@ -91,7 +94,7 @@ def run_info(args: argparse.Namespace) -> None:
 def add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="query random absent n-grams: the false-positive check")
     p.add_argument("filter")
-    p.add_argument("--probes", type=int, default=1_000_000, help="random probes (default 1e6)")
+    p.add_argument("--probes", type=count, default=1_000_000, help="random probes (default 1e6)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probes")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_verify)
@@ -209,7 +212,7 @@ def add_train_tokenizer(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-tokenizer", help="train a byte-level BPE (GPT-2 recipe) on a corpus")
     p.add_argument("corpus", help="corpus file or directory (.txt, .jsonl, .json, .parquet)")
     p.add_argument("-o", "--out", required=True, help="tokenizer directory to write")
-    p.add_argument("--vocab-size", type=int, required=True, help="tokens, including EOT")
+    p.add_argument("--vocab-size", type=positive_int, required=True, help="tokens, including EOT")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
     p.set_defaults(func=run_train_tokenizer)
 
@@ -230,11 +233,13 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", default="gpt2",
                    help="gpt2, a tokenizer directory, or bpe:N to train an N-token BPE on the "
                         "train split (default gpt2)")
-    p.add_argument("--val-fraction", type=float, default=0.05,
+    p.add_argument("--val-fraction", type=fraction, default=0.05,
                    help="share of documents held out for validation (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
-    p.add_argument("--workers", type=int, default=0, help="tokenizer threads (default: cores)")
+    p.add_argument("--workers", type=positive_int, help="tokenizer threads (default: cores)")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output even if it is not a data directory")
     p.set_defaults(func=run_prepare)
 
 
@@ -242,7 +247,7 @@ def run_prepare(args: argparse.Namespace) -> None:
     from training.prepare import prepare_corpus
 
     prepare_corpus(args.corpus, args.out, args.tokenizer, args.val_fraction, args.seed,
-                   args.workers, args.text_field)
+                   args.workers or 0, args.text_field, args.force)
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
@@ -289,13 +294,19 @@ def add_fetch_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="split, or 'all' (default: the benchmark's default split)")
     p.add_argument("--variant", help="file format, or 'all' (default: the default variant)")
     p.add_argument("--bench-path", help="folder to download into (default: the cache)")
+    p.add_argument("--trust-unverified", action="store_true",
+                   help="accept files that have no pinned sha256 (webtext, the HF parquet "
+                   "files, text8, WSCollection.xml), with a warning")
     p.set_defaults(func=run_fetch_bench)
 
 
 def run_fetch_bench(args: argparse.Namespace) -> None:
     from contamkit.benchmarks import fetch_benchmark
+    from contamkit.benchmarks.download import trusting_unverified
 
-    for path in fetch_benchmark(args.name, args.split, args.variant, args.bench_path):
+    with trusting_unverified(args.trust_unverified):
+        paths = fetch_benchmark(args.name, args.split, args.variant, args.bench_path)
+    for path in paths:
         print(path)
 
 
@@ -311,7 +322,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="split (default: the benchmark's default)")
     p.add_argument("--variant", help="file format (default: the benchmark's default)")
     p.add_argument("--bench-path", help="benchmark file or folder (default: cache/shared data)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N examples")
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples")
     p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
@@ -361,9 +372,9 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
                    "LAMBADA's target word) or only its context (default all)")
     p.add_argument("--metric", help="metric to score (default: the task's headline; "
                    "loss_bits: the mean per-example loss)")
-    p.add_argument("--thresholds", type=int, default=8, help="grid points per measure")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=int, default=2000,
+    p.add_argument("--thresholds", type=positive_int, default=8, help="grid points per measure")
+    p.add_argument("--bootstrap", type=count, default=1000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=count, default=2000,
                    help="permutation-test relabellings (default 2000; Holm over m cells needs "
                    "more than m / alpha)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
@@ -394,10 +405,13 @@ def add_underfit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heldout-data", required=True,
                    help="prepared data directory (its val split) or a corpus")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--max-tokens", type=int, default=200_000, help="tokens scored per side")
-    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    p.add_argument("--max-tokens", type=count, default=200_000,
+                   help="tokens scored per side (default 200000)")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="sequences per forward pass (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--stride", type=int, help="sliding-window stride (default: block_size // 2)")
+    p.add_argument("--stride", type=positive_int,
+                   help="sliding-window stride (default: block_size // 2)")
     p.set_defaults(func=run_underfit)
 
 
@@ -487,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure the user can act on ends in one line on stderr."""
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -499,14 +514,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     setup_logging(args.verbose)
+    raise_on_sigterm()
     try:
         args.func(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("interrupted", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # the system refused (disk full, permissions): no traceback either
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contamkit.common.errors import UserError
-from contamkit.common.options import option, parse_percent_edges
+from contamkit.common.options import option
+from contamkit.common.parse import count, parse_percent_edges, positive_int
 
 
 @dataclass(frozen=True)
 class EvalOptions:
     """``evaluate``."""
 
-    batch_size: int = option(16, "sequences per forward pass")
-    stride: int | None = option(None, "sliding-window stride for LM sets",
+    batch_size: int = option(16, "sequences per forward pass", parse=positive_int)
+    stride: int | None = option(None, "sliding-window stride for LM sets", parse=positive_int,
                                 shown_default="block_size // 2")
-    max_new_tokens: int | None = option(None, "generation cap", shown_default="32 for CoQA, "
+    max_new_tokens: int | None = option(None, "generation cap", parse=positive_int,
+                                        shown_default="32 for CoQA, "
                                         "the task's for exact match: 256 for GSM8K")
 
 
@@ -28,8 +30,9 @@ class AnalysisOptions:
     edges: tuple[float, ...] = option((5.0, 15.0, 50.0), "overlap % bucket edges (0 is always "
                                       "its own bucket)", flag="--buckets",
                                       parse=parse_percent_edges)
-    n_boot: int = option(2000, "bootstrap resamples", flag="--bootstrap")
-    n_perm: int = option(2000, "permutation-test relabellings", flag="--permutations")
+    n_boot: int = option(2000, "bootstrap resamples", flag="--bootstrap", parse=count)
+    n_perm: int = option(2000, "permutation-test relabellings", flag="--permutations",
+                         parse=count)
     seed: int = option(0, "random seed of resampling")
 
     def fractions(self) -> tuple[float, ...]:

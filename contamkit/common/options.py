@@ -1,6 +1,7 @@
 """Options declared once: a dataclass field carries its command-line flag, help, parse type
 and choices; ``add_options`` makes the argparse options of a dataclass and ``from_args`` makes
-the dataclass back from the parsed arguments. Parse types for common values live here too.
+the dataclass back from the parsed arguments. Parse types for values live in
+``contamkit.common.parse``.
 
 >>> import argparse
 >>> from dataclasses import dataclass
@@ -18,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-
-from contamkit.common.errors import UserError
 
 _MISSING = dataclasses.MISSING
 
@@ -136,46 +134,3 @@ def add_overrides(parser: argparse.ArgumentParser, cls: type,
 def overrides_from_args(cls: type, args: argparse.Namespace) -> dict[str, Any]:
     """The overrides ``add_overrides`` parsed: the fields given on the command line."""
     return {f.name: getattr(args, f.name) for f in option_fields(cls) if hasattr(args, f.name)}
-
-
-# ------------------------------------------------------------------------------ parse types
-
-_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgtp]?i?b?)\s*", re.IGNORECASE)
-_PREFIXES = "kmgtp"
-
-
-def parse_size(text: str) -> int:
-    """Bytes in '40GB' (decimal), '825GiB' (binary), '512MiB', '3e9' or '1000'.
-
-    >>> parse_size("2GiB"), parse_size("40GB")
-    (2147483648, 40000000000)
-    """
-    match = _SIZE.fullmatch(str(text))
-    if not match:
-        raise UserError(f"{text!r}: not a size (examples: 40GB, 825GiB, 512MiB, 3e9)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    power = _PREFIXES.index(unit[0]) + 1 if unit and unit[0] in _PREFIXES else 0
-    base = 1024 if "i" in unit else 1000
-    return int(number * base**power)
-
-
-def parse_list(text: str) -> list[str]:
-    """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated list of names."""
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def parse_percent_edges(text: str) -> tuple[float, ...]:
-    """``"0,15"`` -> (0.0, 15.0): overlap bucket edges in percent, strictly increasing.
-
-    >>> parse_percent_edges("5, 15,50")
-    (5.0, 15.0, 50.0)
-    """
-    try:
-        edges = tuple(float(x) for x in parse_list(text))
-    except ValueError:
-        raise UserError(f"--buckets: expected comma-separated numbers, got {text!r}") from None
-    if not edges or any(not 0 <= e <= 100 for e in edges):
-        raise UserError(f"--buckets: edges must be percentages in [0, 100], got {text!r}")
-    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-        raise UserError(f"--buckets: edges must increase, got {text!r}")
-    return edges

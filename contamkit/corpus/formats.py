@@ -92,6 +92,7 @@ def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Pat
         if format_of(p) is None:
             if stats is not None:
                 stats.skipped_files += 1
+                stats.unknown_files += 1
                 stats.problem(f"{p}: unknown file type, skipped (expected {known_suffixes()})")
             continue
         files.append(p)
@@ -123,11 +124,15 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
     fmt, compression = format_of(Path(task.path))
     if task.start == 0:  # counted first: a range's reader may be closed before its end
         stats.files += 1
+    before = stats.documents
     try:
         yield from fmt.read(task, compression, text_field, stats, [False])
-    except (OSError, EOFError, ValueError) as e:  # corrupt archive, unreadable file
+    except read.decode_errors() as e:  # corrupt archive, unreadable file, stream cut short
         stats.skipped_files += 1
-        stats.problem(f"{task.path}: unreadable ({type(e).__name__}: {e}); rest of file skipped")
+        done = stats.documents - before
+        what = "truncated" if isinstance(e, EOFError) else "unreadable"
+        stats.problem(f"{task.path}: {what} after {done} documents ({type(e).__name__}: "
+                      f"{read.short_message(e)}); rest of file skipped")
 
 
 def iter_documents(path: str | Path, text_field: str = "text",

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from contamkit.common.atomic import atomic_open
-from contamkit.corpus.read import COMPRESSIONS, open_binary
+from contamkit.common.progress import log
+from contamkit.corpus.read import COMPRESSIONS, decode_errors, open_binary
 
 Edits = dict[int, list[tuple[int, int]]]  # document index -> [start, end) ranges to keep
 
@@ -45,6 +46,20 @@ def open_output(path: Path, compression: str) -> Iterator[IO[bytes]]:
             yield raw
 
 
+def _readable_chunks(src: Path, compression: str, lines: bool = False) -> Iterator[bytes]:
+    """The decompressed bytes (or lines) of ``src`` up to the first decode error, if any: the
+    readers (``contamkit.corpus.read``) reported that error and numbered only the documents
+    before it, so an edited file keeps what they read; the unreadable rest is not written."""
+    try:
+        with open_binary(str(src), compression) as f:
+            read = f.readline if lines else lambda: f.read(1 << 20)
+            while chunk := read():
+                yield chunk
+    except decode_errors() as e:
+        log.warning("warning: %s: unreadable from here on (%s); the rest is not written",
+                    src, type(e).__name__)
+
+
 def piece_name(dst: Path, k: int) -> Path:
     """``doc.txt.gz`` -> ``doc.part<k>.txt.gz``: the format suffixes stay last."""
     compressed = dst.suffix.lower() in COMPRESSIONS
@@ -55,8 +70,7 @@ def piece_name(dst: Path, k: int) -> Path:
 def rewrite_txt(src: Path, dst: Path, edits: Edits, text_field: str,
                 compression: str) -> list[Path]:
     """The one document's pieces become files ``name.part<k>.txt`` (one piece: ``name.txt``)."""
-    with open_binary(str(src), compression) as f:
-        text = f.read().decode("utf-8", errors="replace")
+    text = b"".join(_readable_chunks(src, compression)).decode("utf-8", errors="replace")
     pieces = cut(text, edits[0])
     paths = [dst] if len(pieces) == 1 else [piece_name(dst, k) for k in range(len(pieces))]
     for path, piece in zip(paths, pieces, strict=True):
@@ -75,8 +89,8 @@ def _replaced(record: dict, text_field: str, keep: list[tuple[int, int]]) -> lis
 
 def rewrite_jsonl(src: Path, dst: Path, edits: Edits, text_field: str,
                   compression: str) -> list[Path]:
-    with open_binary(str(src), compression) as f, open_output(dst, compression) as out:
-        for index, line in enumerate(iter(f.readline, b"")):
+    with open_output(dst, compression) as out:
+        for index, line in enumerate(_readable_chunks(src, compression, lines=True)):
             if index not in edits:
                 out.write(line)
                 continue

@@ -14,7 +14,7 @@ from contamkit import cli
 from contamkit.analysis.analyze import analyze
 from contamkit.analysis.options import AnalysisOptions
 from contamkit.common.errors import UserError
-from contamkit.common.options import parse_percent_edges
+from contamkit.common.parse import parse_percent_edges
 
 FAST = AnalysisOptions(n_boot=300, n_perm=300)
 

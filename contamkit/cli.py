@@ -342,7 +342,9 @@ def run_evaluate(args: argparse.Namespace) -> None:
 def add_analyze(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="how metrics shift with overlap: stats, plots, report")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (its directory or one "
+                   "samples_<task>_*.jsonl)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, AnalysisOptions)
     p.set_defaults(func=run_analyze)

@@ -131,5 +131,8 @@ def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:
     model = eval_summary.get("tokenizer")
     if not counted or counted == model:  # no tokenizer: the units are words
         return None
+    if model is None:
+        return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} and the "
+                f"model's tokenizer is unknown: overlap fractions may not be in its tokens")
     return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} but the model uses "
             f"{model!r}: overlap fractions are not in the model's tokens")

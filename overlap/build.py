@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +27,13 @@ from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
-from contamkit.corpus.read import (
-    CorpusStats,
-    Task,
-    corpus_files,
-    file_format,
-    line_start_after,
-    plan_tasks,
-)
+from contamkit.corpus.formats import corpus_files, file_format, plan_tasks
+from contamkit.corpus.read import CorpusStats, Task, line_start_after
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import is_filter
 from overlap.ngrams import Hashes
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
 from overlap.units import make_coder
 
@@ -49,30 +44,6 @@ SAMPLE_WINDOWS = 64  # places the sample is taken from, evenly spread over the c
 SAMPLE_NGRAMS = 4 << 20  # n-gram hashes kept from the sample at most (64 MiB)
 SAMPLE_MARGIN = 1.1  # room above the count extrapolated from the sample
 MAX_REBUILDS = 2
-
-
-@dataclass
-class BuildOptions:
-    n: int = 8
-    unit: str = "words"
-    fpr: float = 1e-8
-    capacity: int | None = None
-    workers: int = 0  # 0: overlap.pipeline.default_workers()
-    seed: int = 0
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    # scale-out (contamkit/scale/README.md): read by contamkit.scale.route, which runs the
-    # spilled build (contamkit.scale.dask_build) when any of them is set
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    shards: int = 1  # power of two; 0: as few as --max-memory allows
-    max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
-    spill_dir: str | None = None  # default: beside the output
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
-    force: bool = False  # replace an existing output that is not a filter
-
-    def scaled(self) -> bool:
-        """Whether the spilled build must run: ``build_filter`` here refuses these options."""
-        return bool(self.scheduler or self.shards != 1 or self.max_memory)
 
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:

@@ -21,7 +21,8 @@ from contamkit.common import faults
 from contamkit.common.errors import UserError
 from contamkit.common.processes import worker_setup
 from contamkit.common.progress import progress
-from contamkit.corpus.read import CorpusStats, Document, Task, read_task, split_long
+from contamkit.corpus.formats import read_task
+from contamkit.corpus.read import CorpusStats, Document, Task, split_long
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 

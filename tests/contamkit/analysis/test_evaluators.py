@@ -11,17 +11,19 @@ import torch
 
 from contamkit.analysis.evaluators import (
     EVALUATORS,
-    EvalOptions,
     coqa_prompt,
     evaluate_coqa,
     evaluate_lambada,
     evaluate_lm,
     evaluate_winograd,
+    evaluator_for,
 )
 from contamkit.analysis.metrics import summarize
+from contamkit.analysis.options import EvalOptions
 from contamkit.benchmarks import Example, load_benchmark
 from contamkit.benchmarks.lambada import context_target
 from contamkit.benchmarks.registry import REGISTRY
+from contamkit.common.errors import UserError
 
 OPTS = EvalOptions(batch_size=3)
 BLOCK = 64  # the tiny models' block size (conftest)
@@ -172,3 +174,6 @@ def test_every_benchmark_task_has_an_evaluator():
     assert all(b.task in EVALUATORS for b in REGISTRY.values())
     assert [REGISTRY[b].task for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
         "lambada", "coqa", "winograd", "lm", "lm"]
+    assert evaluator_for("lambada") is EVALUATORS["lambada"]
+    with pytest.raises(UserError, match="no evaluator for task 'nonsense'"):
+        evaluator_for("nonsense")

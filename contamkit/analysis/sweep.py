@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -130,16 +130,13 @@ class Cell:
     p_value: float | None
     gain: float | None = None  # EPG oriented: > 0 when contamination helps
     p_holm: float | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def share_flagged(self) -> float:
         return self.flagged / self.examples if self.examples else float("nan")
 
     def row(self) -> dict:
-        d = asdict(self)
-        d.pop("extra")
-        return {**d, "share_flagged": self.share_flagged, **self.extra}
+        return {**asdict(self), "share_flagged": self.share_flagged}
 
 
 def epg_cell(metric: Metric, num: np.ndarray, den: np.ndarray, flagged: np.ndarray,
@@ -319,9 +316,14 @@ def describe(c: dict) -> str:
     return f"{c['measure']} > {c['threshold']:.4g}"
 
 
-def epg_text(c: dict) -> str:
+def ci_text(c: dict) -> str:
+    """``EPG [low, high]`` of a cell."""
     ci = "" if c["epg_low"] is None else f" [{_f(c['epg_low'])}, {_f(c['epg_high'])}]"
-    return f"EPG {_f(c['epg'])}{ci}, p = {_f(c['p_value'], 2)}"
+    return f"{_f(c['epg'])}{ci}"
+
+
+def epg_text(c: dict) -> str:
+    return f"EPG {ci_text(c)}, p = {_f(c['p_value'], 2)}"
 
 
 def headline(s: dict) -> str:
@@ -388,7 +390,7 @@ def report_blocks(s: dict) -> list[tuple]:
                    "score dirty", "EPG [95 % CI]", "p", "p (Holm)"],
          [[c["measure"], f"{c['threshold']:.4g}", f"{c['flagged']} ({_pct(c['share_flagged'])})",
            _f(c["score_all"], 4), _f(c["score_clean"], 4), _f(c["score_dirty"], 4),
-           epg_text(c).removeprefix("EPG ").split(", p")[0], _f(c["p_value"], 2),
+           ci_text(c), _f(c["p_value"], 2),
            _f(c["p_holm"], 2)] for c in s["cells"]]),
         ("h", 2, "Measures"),
         ("table", ["measure", "what", "examples not testable"],

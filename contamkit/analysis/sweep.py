@@ -156,9 +156,11 @@ def epg_cell(metric: Metric, num: np.ndarray, den: np.ndarray, flagged: np.ndarr
 
 def grid_cells(metric: Metric, num: np.ndarray, den: np.ndarray,
                values: dict[str, np.ndarray], grid: dict[str, list[float]], n_boot: int,
-               n_perm: int, rng: np.random.Generator, desc: str) -> list[Cell]:
+               n_perm: int, seed: int, desc: str) -> list[Cell]:
     """Every (measure, threshold) whose flagging is neither empty nor everything, skipping a
-    threshold that flags the same examples as the one before it."""
+    threshold that flags the same examples as the one before it. Every cell resamples with
+    the same seed (common random numbers): two measures that flag the same examples get the
+    same interval and p-value, and differences between cells are not resampling noise."""
     cells = []
     total = sum(len(t) for t in grid.values())
     with progress(total=total, desc=desc, unit="cell") as bar:
@@ -171,7 +173,8 @@ def grid_cells(metric: Metric, num: np.ndarray, den: np.ndarray,
                         previous is not None and np.array_equal(flagged, previous)):
                     continue
                 previous = flagged
-                cells.append(epg_cell(metric, num, den, flagged, label, t, n_boot, n_perm, rng))
+                cells.append(epg_cell(metric, num, den, flagged, label, t, n_boot, n_perm,
+                                      np.random.default_rng(seed)))
     return cells
 
 
@@ -215,12 +218,12 @@ def sweep_summary(joined: Joined, values: dict[str, np.ndarray], metric: Metric,
                   opts: SweepOptions) -> dict:
     """Every figure of a sweep over ``values`` (label -> per-example measure) for ``metric``."""
     num, den = metric.columns(joined.rows)
-    rng = np.random.default_rng(opts.seed)
     grid = {label: threshold_grid(v, opts.thresholds) for label, v in values.items()}
-    cells = grid_cells(metric, num, den, values, grid, opts.n_boot, opts.n_perm, rng, "sweep")
+    cells = grid_cells(metric, num, den, values, grid, opts.n_boot, opts.n_perm, opts.seed,
+                       "sweep")
     for c, p in zip(cells, holm([c.p_value for c in cells]), strict=True):
         c.p_holm = p
-    guard = split_half(metric, num, den, values, grid, opts, rng)
+    guard = split_half(metric, num, den, values, grid, opts)
     untestable = {label: int(np.isnan(v).sum()) for label, v in values.items()}
     posthoc = best(cells, "p_holm", opts.alpha)
     return {
@@ -243,13 +246,13 @@ def sweep_summary(joined: Joined, values: dict[str, np.ndarray], metric: Metric,
 
 def split_half(metric: Metric, num: np.ndarray, den: np.ndarray,
                values: dict[str, np.ndarray], grid: dict[str, list[float]],
-               opts: SweepOptions, rng: np.random.Generator) -> dict:
+               opts: SweepOptions) -> dict:
     """Choose the cell on a random half of the examples, report it on the other half."""
     order = np.random.default_rng(opts.seed + 1).permutation(len(num))
     first, second = np.sort(order[: len(num) // 2]), np.sort(order[len(num) // 2:])
     half = {k: v[first] for k, v in values.items()}
-    chosen_cells = grid_cells(metric, num[first], den[first], half, grid, 1, opts.n_perm, rng,
-                              "choosing on half A")
+    chosen_cells = grid_cells(metric, num[first], den[first], half, grid, 1, opts.n_perm,
+                              opts.seed, "choosing on half A")
     chosen = best(chosen_cells, "p_value", opts.alpha)
     out = {"method": "split half", "selection_examples": len(first),
            "report_examples": len(second), "chosen": chosen.row() if chosen else None,
@@ -259,7 +262,7 @@ def split_half(metric: Metric, num: np.ndarray, den: np.ndarray,
         if 0 < flagged.sum() < len(second):
             out["held_out"] = epg_cell(metric, num[second], den[second], flagged,
                                        chosen.measure, chosen.threshold, opts.n_boot,
-                                       opts.n_perm, rng).row()
+                                       opts.n_perm, np.random.default_rng(opts.seed)).row()
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +18,12 @@ from contamkit.benchmarks import get_benchmark, load_benchmark
 from contamkit.benchmarks.load import configured_benchmark
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
-from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import OverlapOptions
 from overlap.per_example import (
-    DEFAULT_EDGES,
     ExampleOverlap,
     mark_scored,
     measure_texts,
@@ -36,21 +36,6 @@ from overlap.spans import SpanCoder
 CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
 
 
-@dataclass
-class OverlapOptions:
-    split: str | None = None  # None: each benchmark's default split
-    bench_path: str | None = None
-    gpt2_vocab: str | None = None
-    n: int | None = None  # None: the filter's
-    unit: str | None = None  # None: the filter's
-    edges: tuple[float, ...] = DEFAULT_EDGES
-    text_template: str | None = None  # the generic ``hf`` benchmark's (benchmarks.generic)
-    id_field: str | None = None
-    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
-
-
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
                 opts: OverlapOptions, measure: Callable = measure_texts) -> list[dict]:
     """Measure each benchmark's split against the filter; returns the summaries written.
@@ -59,13 +44,31 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     on a Dask cluster (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    inputs = [filter_path] + ([opts.bench_path] if opts.bench_path else [])
+    check_output(out, inputs, kind="overlap run folder", directory=True, own=is_run_folder,
+                 force=opts.force)
     for name in names:  # so does a template for a benchmark that takes none
         configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
-    out = Path(out)
+    with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
+        summaries = _measure_all(names, bloom, coder, filter_path, tmp, opts, measure)
+        write_report(tmp, Path(out).name or str(out))
+    for summary in summaries:
+        log.info(format_summary(summary, Path(out) / summary.pop("_where")))
+    return summaries
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder ``overlap`` wrote (it may replace it)."""
+    return (path / "summary.json").is_file() or any(
+        (child / "summary.json").is_file() for child in path.iterdir() if child.is_dir())
+
+
+def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_path: str | Path, out: Path,
+                 opts: OverlapOptions, measure: Callable) -> list[dict]:
     summaries = []
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path,
@@ -82,6 +85,10 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         summary = {
             "bench": name,
             "split": canonical_split(opts.split or get_benchmark(name).default_split),
+            # where the texts came from, so an analysis can read them again
+            "bench_path": opts.bench_path,  # None: the default location
+            "text_template": opts.text_template,
+            "id_field": opts.id_field,
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
@@ -93,9 +100,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         }
         run_dir = out / name if len(names) > 1 else out
         write_run(run_dir, results, summary)
-        log.info(format_summary(summary, run_dir))
-        summaries.append(summary)
-    write_report(out)
+        summaries.append({**summary, "_where": run_dir.relative_to(out).as_posix()})
     return summaries
 
 
@@ -114,6 +119,8 @@ def write_run(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -
 
 
 def write_plots(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+    from overlap import plots  # matplotlib: imported once results are in, not at start-up
+
     pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
     title = (f"{summary['bench']} {summary['split']}: {summary['n']}-gram overlap "
              f"({summary['tested']} tested examples)")

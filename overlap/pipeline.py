@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.processes import worker_setup
 from contamkit.common.progress import progress
-from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
+from contamkit.corpus.formats import read_task
+from contamkit.corpus.read import CorpusStats, Document, Task, split_long
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 
@@ -69,7 +72,8 @@ def ngram_stream(spec: HashSpec, threads: int = 2) -> NgramStream:
     return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, threads)
 
 
-def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
+def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue, parent: int) -> None:
+    worker_setup(parent)  # quiet on Ctrl-C (the parent stops it), dies with the parent
     stream = ngram_stream(spec)
     while (item := tasks.get()) is not None:
         index, task = item
@@ -112,6 +116,7 @@ class HashRun:
             for index, item in source:
                 task = self.tasks[index]
                 if item is None:  # the task is finished
+                    faults.step()
                     self._advance(bar, index, task_bytes(task))
                     self.finished += 1
                     self._reported = self.stats.report_new(self._reported)
@@ -143,14 +148,16 @@ class HashRun:
 
     def _parallel(self) -> Iterator[tuple[int, Hashes | None]]:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        if ctx.get_start_method() == "fork":  # compile (or load) the kernels once, not per worker
+            list(ngram_stream(self.spec, threads=1).hashes([Document("", 0, "warm " * 9)]))
         tasks: mp.Queue = ctx.Queue()
         results: mp.Queue = ctx.Queue(maxsize=4 * self.processes)  # bounds memory in flight
         for item in enumerate(self.tasks):
             tasks.put(item)
         for _ in range(self.processes):
             tasks.put(None)
-        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results), daemon=True)
-                 for _ in range(self.processes)]
+        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results, os.getpid()),
+                             daemon=True) for _ in range(self.processes)]
         for p in procs:
             p.start()
         running, done = len(procs), 0

@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 
+from contamkit.common.errors import UserError
 from overlap.bloom import BloomFilter
 from overlap.ngrams import ngram_hashes
+from overlap.units import code_range
 
-GPT2_VOCAB = 50257
 _BATCH = 1 << 20
 
 
@@ -49,12 +50,15 @@ def random_probe_hashes(bloom: BloomFilter, count: int,
     they probe, are independent; every code drawn serves n probes.
     """
     n = bloom.params.n
-    high = GPT2_VOCAB if bloom.params.unit == "gpt2" else 2**64
+    high = code_range(bloom.params.unit)
     codes = rng.integers(0, high, size=count + n - 1, dtype=np.uint64, endpoint=False)
     return ngram_hashes(codes, n, bloom.params.seed)
 
 
 def verify_filter(bloom: BloomFilter, probes: int = 1_000_000, seed: int = 0) -> dict:
+    """Query ``probes`` random absent n-grams; the hits are false positives."""
+    if probes < 1:
+        raise UserError(f"verify: probes must be at least 1, got {probes}")
     rng = np.random.default_rng(seed)
     hits = 0
     for start in range(0, probes, _BATCH):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.analysis.evaluators import LOSS_LABELS
+from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.benchmarks.readers import iter_jsonl, load_json, require
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.errors import UserError
@@ -23,9 +25,11 @@ SHOWN_IDS = 3  # ids an error message lists
 
 @dataclass
 class Run:
-    directory: Path
+    directory: Path  # the run's directory (an lm-eval run: its samples file)
     summary: dict
     rows: list[dict]
+    metrics: tuple[Metric, ...] = ()  # what analyze measures (an evaluation run)
+    loss_label: str = ""  # what each row's ``loss`` is
 
 
 @dataclass
@@ -74,8 +78,12 @@ def read_run(directory: str | Path, what: str, row_fields: tuple[str, ...]) -> R
 
 
 def read_eval_run(directory: str | Path) -> Run:
+    """An ``evaluate`` run, with its task's metrics."""
     run = read_run(directory, "evaluate", ("loss",))
-    require(run.summary, "task", str, str(run.directory / SUMMARY))
+    task = require(run.summary, "task", str, str(run.directory / SUMMARY))
+    if task not in TASK_METRICS:
+        raise UserError(f"{run.directory / SUMMARY}: unknown task {task!r}")
+    run.metrics, run.loss_label = TASK_METRICS[task], LOSS_LABELS[task]
     return run
 
 
@@ -118,12 +126,13 @@ def join_runs(evaluation: Run, overlap: Run) -> Joined:
 def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:
     """A warning when the overlap's n-grams are tokens of another tokenizer than the model's."""
     unit = overlap_summary.get("unit")
-    if unit in (None, "words"):
-        return None
     params = overlap_summary.get("filter", {}).get("params", {})
-    counted = overlap_summary.get("tokenizer") or params.get("tokenizer") or unit
+    counted = overlap_summary.get("tokenizer") or params.get("tokenizer")
     model = eval_summary.get("tokenizer")
-    if counted == model:
+    if not counted or counted == model:  # no tokenizer: the units are words
         return None
+    if model is None:
+        return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} and the "
+                f"model's tokenizer is unknown: overlap fractions may not be in its tokens")
     return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} but the model uses "
             f"{model!r}: overlap fractions are not in the model's tokens")

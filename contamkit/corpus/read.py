@@ -1,16 +1,24 @@
-"""Reading a training corpus: a directory tree or a single file of documents.
+"""Reading a training corpus: documents, what was read, and the reader of each format.
+
+Which reader reads which file is the registry's choice (``contamkit.corpus.formats``); the
+functions over a whole corpus (``corpus_files``, ``plan_tasks``, ``read_task``,
+``iter_documents``) are there too.
 
 Formats: ``.txt`` (a file is one document), ``.jsonl`` (one JSON object per line), ``.json`` (an
 array of objects, or one object), ``.parquet`` (a text column); ``.txt``/``.jsonl``/``.json`` may
 be compressed as ``.gz`` or ``.zst``. The text field/column is ``text`` unless configured.
 
-Bad input never stops a build where going on is safe: an unreadable or corrupt file, a malformed
-or truncated JSON line (WebText's sample ends with one), a record without the text field, or an
+Bad input never stops a build where going on is safe, and is never skipped silently: an
+unreadable or corrupt file (any decode error: gzip/zlib, zstd, parquet, JSON nested too deeply
+or holding an integer too long to convert), a compressed stream that ends early (reported as
+truncated, with the documents read before the end), a malformed or truncated JSON line (WebText's
+sample ends with one; the lines after it are still read), a record without the text field, or an
 unknown extension is logged with its file (and line) and counted in ``CorpusStats``; invalid
-UTF-8 bytes are replaced and counted.
+UTF-8 bytes are replaced and counted. ``CorpusStats.unread`` says whether any part of the
+corpus could not be read (``decontaminate`` refuses to call such a corpus clean).
 
-Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends (``plan_tasks``),
-so one large file still spreads over all workers.
+Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends
+(``formats.plan_tasks``), so one large file still spreads over all workers.
 """
 
 from __future__ import annotations
@@ -18,14 +26,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 
-TEXT_FORMATS = (".txt", ".jsonl", ".json")
 COMPRESSIONS = (".gz", ".zst")
 _MAX_REPORTED = 10  # problems logged one by one; the rest are only counted
 PIECE_BYTES = 1 << 18  # long documents are read and hashed in pieces of this size (one batch)
@@ -50,6 +57,7 @@ class CorpusStats:
     documents: int = 0
     bytes: int = 0
     skipped_files: int = 0
+    unknown_files: int = 0  # of skipped_files: not corpus files at all (never read or copied)
     bad_records: int = 0
     invalid_utf8_files: int = 0
     problems: list[str] = field(default_factory=list)
@@ -66,8 +74,12 @@ class CorpusStats:
             log.warning("warning: further problems are only counted")
         return len(self.problems)
 
+    def unread(self) -> int:
+        """Files and records (partly) not read: what a clean bill of health must not ignore."""
+        return self.skipped_files - self.unknown_files + self.bad_records
+
     def merge(self, other: CorpusStats) -> None:
-        for name in ("files", "documents", "bytes", "skipped_files", "bad_records",
+        for name in ("files", "documents", "bytes", "skipped_files", "unknown_files", "bad_records",
                      "invalid_utf8_files"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems += other.problems
@@ -80,59 +92,6 @@ class Task:
     path: str
     start: int = 0
     end: int = -1  # -1: to the end of the file
-
-
-def file_format(path: Path) -> tuple[str, str] | None:
-    """(format, compression) from the file name, e.g. ("jsonl", "zst"); None if unsupported."""
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
-    compression = ""
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        compression = suffixes.pop()[1:]
-    if suffixes and suffixes[-1] == ".parquet" and not compression:
-        return "parquet", ""
-    if suffixes and suffixes[-1] in TEXT_FORMATS:
-        return suffixes[-1][1:], compression
-    return None
-
-
-def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Path]:
-    """The supported files under ``path`` (sorted, so builds are deterministic)."""
-    root = Path(path)
-    if not root.exists():
-        raise UserError(f"{root}: no such file or directory")
-    candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    files = []
-    for p in candidates:
-        if p.name.startswith("."):
-            continue
-        if file_format(p) is None:
-            if stats is not None:
-                stats.skipped_files += 1
-                stats.problem(f"{p}: unknown file type, skipped (expected .txt, .jsonl, .json, "
-                              ".parquet, optionally .gz/.zst)")
-            continue
-        files.append(p)
-    if not files:
-        raise UserError(f"{root}: no corpus files found (.txt, .jsonl, .json, .parquet, .gz, .zst)")
-    return files
-
-
-def plan_tasks(files: list[Path], workers: int = 1) -> list[Task]:
-    """Cut plain ``.txt``/``.jsonl`` files into byte ranges: ~4 per worker, 1-64 MiB each
-    (64 MiB for one worker: it gains nothing from small ranges, and a range's reading and
-    coding only overlap across its batches)."""
-    total = sum(p.stat().st_size for p in files)
-    range_bytes = min(max(total // (4 * workers), 1 << 20), 64 << 20) if workers > 1 else 64 << 20
-    tasks = []
-    for p in files:
-        fmt = file_format(p)
-        size = p.stat().st_size
-        if fmt in (("txt", ""), ("jsonl", "")) and size > range_bytes:
-            starts = range(0, size, range_bytes)
-            tasks += [Task(str(p), s, min(s + range_bytes, size)) for s in starts]
-        else:
-            tasks.append(Task(str(p)))
-    return tasks
 
 
 def _decode(raw: bytes, path: str, stats: CorpusStats, flagged: list[bool]) -> str:
@@ -153,12 +112,61 @@ def open_binary(path: str, compression: str) -> io.BufferedIOBase:
     if compression == "zst":
         import zstandard
 
-        source = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
-        raw = zstandard.ZstdDecompressor().stream_reader(source, closefd=True)
-        f = _ZstdFile(raw)  # adds readline
-        f.fileobj = source
+        stream = _ZstdStream(path, zstandard.ZstdDecompressor())
+        f = _ZstdFile(stream)  # adds readline
+        f.fileobj = stream.source
         return f
     return open(path, "rb")
+
+
+class _ZstdStream(io.RawIOBase):
+    """The decompressed bytes of a ``.zst`` file, frame after frame. A file that ends inside a
+    frame raises ``EOFError`` (zstandard's own stream reader just stops there, silently)."""
+
+    def __init__(self, path: str, dctx):
+        self.source = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._dctx, self._frame = dctx, None
+        self._out, self._pos = b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._pos >= len(self._out):
+            chunk = self.source.read(1 << 17)
+            if not chunk:
+                if self._frame is not None:
+                    raise EOFError("compressed stream ended before the end of its last frame")
+                return 0
+            self._out, self._pos = self._decompress(chunk), 0
+        n = min(len(buffer), len(self._out) - self._pos)
+        buffer[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+            out.append(self._frame.decompress(data))
+            data = b""
+            if self._frame.eof:
+                data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.source.close()
+        super().close()
+
+
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """Every exception a corrupt file of a supported format raises while it is decoded."""
+    import pyarrow
+    import zstandard
+
+    return (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError, RecursionError,
+            MemoryError, pyarrow.ArrowException)
 
 
 class _ZstdFile(io.BufferedReader):
@@ -312,35 +320,44 @@ def split_long(docs: Iterable[Document], limit: int = 0) -> Iterator[Document]:
         yield Document(doc.source, doc.index, text, continues, doc.lookahead, doc.end)
 
 
-def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:
-    """The documents of one task; a ``.txt`` range yields its lines as pieces of one document."""
-    path = Path(task.path)
-    fmt, compression = file_format(path) or ("", "")
-    flagged = [False]
-    if task.start == 0:  # counted first: a range's reader may be closed before its end
-        stats.files += 1
-    try:
-        if fmt == "parquet":
-            yield from _parquet_documents(path, text_field, stats)
-        elif fmt == "txt":
-            with open_binary(task.path, compression) as f:
-                yield from _text_pieces(f, task, stats, flagged)
-        elif fmt == "jsonl":
-            with open_binary(task.path, compression) as f:
-                for where, line in _range_lines(f, task):
-                    stats.bytes += len(line)
-                    label = f"byte {where}" if task.start else f"line {where + 1}"
-                    doc = _json_document(line, task.path, label, text_field, stats, flagged)
-                    if doc is not None:
-                        yield Document(task.path, where, doc, end=_stored_offset(f))
-        elif fmt == "json":
-            with open_binary(task.path, compression) as f:
-                raw = f.read()
-            stats.bytes += len(raw)
-            yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
-    except (OSError, EOFError, ValueError) as e:  # corrupt archive, unreadable file
-        stats.skipped_files += 1
-        stats.problem(f"{task.path}: unreadable ({type(e).__name__}: {e}); rest of file skipped")
+def read_txt(task: Task, compression: str, text_field: str, stats: CorpusStats,
+             flagged: list[bool]) -> Iterator[Document]:
+    """A ``.txt`` file is one document, read in pieces (``_text_pieces``)."""
+    with open_binary(task.path, compression) as f:
+        yield from _text_pieces(f, task, stats, flagged)
+
+
+def read_jsonl(task: Task, compression: str, text_field: str, stats: CorpusStats,
+               flagged: list[bool]) -> Iterator[Document]:
+    """One JSON object per line, its ``text_field`` the document."""
+    with open_binary(task.path, compression) as f:
+        for where, line in _range_lines(f, task):
+            stats.bytes += len(line)
+            label = f"byte {where}" if task.start else f"line {where + 1}"
+            doc = _json_document(line, task.path, label, text_field, stats, flagged)
+            if doc is not None:
+                yield Document(task.path, where, doc, end=_stored_offset(f))
+
+
+def read_json(task: Task, compression: str, text_field: str, stats: CorpusStats,
+              flagged: list[bool]) -> Iterator[Document]:
+    """An array of objects, or one object."""
+    with open_binary(task.path, compression) as f:
+        raw = f.read()
+    stats.bytes += len(raw)
+    yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
+
+
+def read_parquet(task: Task, compression: str, text_field: str, stats: CorpusStats,
+                 flagged: list[bool]) -> Iterator[Document]:
+    """A text column."""
+    yield from _parquet_documents(Path(task.path), text_field, stats)
+
+
+def short_message(e: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _json_document(line: bytes, path: str, label: str, text_field: str, stats: CorpusStats,
@@ -349,10 +366,11 @@ def _json_document(line: bytes, path: str, label: str, text_field: str, stats: C
         return None
     try:
         record = json.loads(_decode(line, path, stats, flagged))
-    except json.JSONDecodeError as e:
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, an over-long integer, nesting
         stats.bad_records += 1
         what = "truncated" if not line.endswith(b"\n") else "malformed"
-        stats.problem(f"{path}: {label}: {what} JSON line skipped ({e.msg})")
+        why = e.msg if isinstance(e, json.JSONDecodeError) else short_message(e)
+        stats.problem(f"{path}: {label}: {what} JSON line skipped ({why})")
         return None
     return _record_text(record, path, label, text_field, stats)
 
@@ -374,6 +392,8 @@ def _json_file_documents(raw: bytes, path: str, text_field: str, stats: CorpusSt
         data = json.loads(_decode(raw, path, stats, flagged))
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON at line {e.lineno}: {e.msg}") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     records = data if isinstance(data, list) else [data]
     size = Path(path).stat().st_size  # all of it is read
     for i, record in enumerate(records):
@@ -401,14 +421,3 @@ def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[
             index += 1
 
 
-def iter_documents(path: str | Path, text_field: str = "text",
-                   stats: CorpusStats | None = None) -> Iterator[Document]:
-    """Every document of a corpus, whole (a ``.txt`` file is one document)."""
-    stats = stats if stats is not None else CorpusStats()
-    for p in corpus_files(path, stats):
-        if file_format(p)[0] == "txt":
-            pieces = [d.text for d in read_task(Task(str(p)), text_field, stats)]
-            if pieces:
-                yield Document(str(p), 0, "".join(pieces))
-        else:
-            yield from read_task(Task(str(p)), text_field, stats)

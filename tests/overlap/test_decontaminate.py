@@ -13,14 +13,9 @@ import pytest
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import REPO_ROOT
-from overlap.decontaminate import (
-    DOCUMENTS_NAME,
-    REPORT_NAME,
-    DecontamOptions,
-    decontaminate,
-    plan_cut,
-)
+from overlap.decontaminate import DOCUMENTS_NAME, REPORT_NAME, decontaminate, plan_cut
 from overlap.ngram_set import NgramSet
+from overlap.options import DecontamOptions
 
 PASSAGES = [
     "Harriet folded the letter twice before slipping it beneath the loose floorboard where "
@@ -71,7 +66,11 @@ def test_planted_passage_is_removed_with_its_window(tmp_path, bench):
     inputs = digest(corpus)
 
     out = tmp_path / "clean"
-    report = decontaminate(corpus, ["lambada"], out, DecontamOptions(bench_path=str(bench)))
+    with pytest.raises(UserError, match="1 record.s. could not be read"):  # the truncated tail
+        decontaminate(corpus, ["lambada"], out, DecontamOptions(bench_path=str(bench)))
+    assert not out.exists()
+    report = decontaminate(corpus, ["lambada"], out,
+                           DecontamOptions(bench_path=str(bench), allow_unreadable=True))
     assert digest(corpus) == inputs  # the input is never modified
 
     start = len(before)
@@ -171,4 +170,4 @@ def test_bad_paths(tmp_path, bench):
                        cwd=REPO_ROOT, capture_output=True, text=True)
     assert r.returncode == 2
     (line,) = r.stderr.strip().splitlines()
-    assert line.startswith("error: ") and "outside the input corpus" in line
+    assert line.startswith("error: ") and "outside the inputs" in line

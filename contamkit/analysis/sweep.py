@@ -38,39 +38,17 @@ import numpy as np
 from contamkit.analysis import plots
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
+from contamkit.analysis.options import SweepOptions
 from contamkit.analysis.runs import Joined, join_runs, read_eval_run, read_overlap_run
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
 from contamkit.common.render import write_report
-from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS, measure_table
+from overlap.contamination import MEASURES, measure_table
 
 FORMAT = "contamkit-contamination-sweep"
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class SweepOptions:
-    measures: tuple[str, ...] = tuple(MEASURES)
-    min_runs: tuple[int, ...] = (DEFAULT_MIN_RUN,)  # L of the Llama-2 token contamination
-    part: str = "all"  # all | scored | context (see overlap.contamination)
-    metric: str | None = None  # None: the task's headline metric
-    thresholds: int = 8  # grid points per measure (0 and quantiles of the positive values)
-    n_boot: int = 1000
-    n_perm: int = 2000
-    alpha: float = 0.05
-    seed: int = 0
-
-    def check(self) -> None:
-        if self.part not in PARTS:
-            raise UserError(f"--part {self.part!r}: one of {', '.join(PARTS)}")
-        if self.thresholds < 1:
-            raise UserError(f"--thresholds {self.thresholds}: need >= 1")
-        if self.n_boot < 1 or self.n_perm < 1:
-            raise UserError("--bootstrap and --permutations must be >= 1")
-        if not 0 < self.alpha < 1:
-            raise UserError(f"--alpha {self.alpha}: need a level in (0, 1)")
 
 
 def task_metrics(task: str) -> tuple[Metric, ...]:

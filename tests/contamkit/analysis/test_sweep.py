@@ -193,12 +193,17 @@ def test_cli_errors_are_one_line(result, tmp_path, capsys):
                                                    for i in range(600)])
     cases = [(["--overlap", str(tmp_path / "ov")], "run `overlap` again"),
              (["--overlap", str(tmp_path / "ov"), "--part", "scored"], "declares no scored"),
-             (["--overlap", str(root / "ov"), "--measures", "nope"], "unknown measure 'nope'"),
-             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1'"),
-             (["--overlap", str(root / "ov"), "--min-run", "x"], "--min-run 'x'")]
+             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1'")]
     for args, message in cases:
         code = main(["contamination-sweep", "--eval", str(root / "ev"), "--out",
                      str(tmp_path / "out"), *args])
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and message in line, line
+    # bad option values are refused while parsing, naming the option
+    for args, message in ((["--measures", "nope"], "--measures: unknown measure 'nope'"),
+                          (["--min-run", "x"], "--min-run: 'x' is not a number"),
+                          (["--alpha", "1.5"], "--alpha: must be between 0 and 1")):
+        code = main(["contamination-sweep", "--eval", str(root / "ev"), "--out",
+                     str(tmp_path / "out"), "--overlap", str(root / "ov"), *args])
+        assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -360,7 +360,8 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("contamination-sweep",
                        help="which contamination definition explains the score gain (EPG)")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (as for analyze)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, SweepOptions)
     p.set_defaults(func=run_contamination_sweep)

@@ -14,6 +14,7 @@ import sys
 
 from contamkit.common.errors import UserError
 from contamkit.common.progress import setup_logging
+from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 
 # ---------------------------------------------------------------------------------- overlap
 
@@ -27,6 +28,10 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
                    help="n-gram unit: normalized words or GPT-2 tokens (default words)")
     p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
     p.add_argument("--capacity", type=int, help="distinct n-grams to size for (default: count)")
+    p.add_argument("--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT,
+                   help="where an n-gram's probes land: " + "; ".join(
+                       f"{name}: {layout.help}" for name, layout in LAYOUTS.items())
+                   + f" (default {DEFAULT_LAYOUT})")
     p.add_argument("--workers", type=int, default=0,
                    help="cores to use (default: all; 1 runs on one thread, 2 on threads of "
                    "one process, more add hashing processes)")
@@ -51,7 +56,8 @@ def run_build_filter(args: argparse.Namespace) -> None:
     from overlap.build import BuildOptions, build_filter
 
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
-                        workers=args.workers, seed=args.seed, text_field=args.text_field,
+                        layout=args.layout, workers=args.workers, seed=args.seed,
+                        text_field=args.text_field,
                         gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
                         shards=args.shards,
                         max_memory=parse_size(args.max_memory) if args.max_memory else None,
@@ -64,6 +70,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus-bytes", required=True, help="corpus size, e.g. 40GB or 825GiB")
     p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
     p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
+    p.add_argument("--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT,
+                   help=f"filter layout (default {DEFAULT_LAYOUT})")
     p.add_argument("--workers", type=int, default=1, help="worker cores (default 1)")
     p.add_argument("--max-memory", default="4GiB",
                    help="memory per worker for a shard (default 4GiB)")
@@ -77,7 +85,7 @@ def run_plan(args: argparse.Namespace) -> None:
 
     corpus_bytes, max_memory = parse_size(args.corpus_bytes), parse_size(args.max_memory)
     cal = calibrate(args.sample, args.n)
-    plan = estimate(corpus_bytes, args.fpr, args.workers, max_memory, cal)
+    plan = estimate(corpus_bytes, args.fpr, args.workers, max_memory, cal, layout=args.layout)
     print(json.dumps(plan_summary(plan, cal), indent=2) if args.json else format_plan(plan, cal))
 
 

@@ -25,6 +25,7 @@ from contamkit.common.progress import log
 from contamkit.corpus.read import CorpusStats, corpus_files, plan_tasks
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.hll import STD_ERROR, HyperLogLog
+from overlap.layouts import DEFAULT_LAYOUT
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes
@@ -41,6 +42,7 @@ class BuildOptions:
     unit: str = "words"
     fpr: float = 1e-8
     capacity: int | None = None
+    layout: str = DEFAULT_LAYOUT  # overlap.layouts.LAYOUTS
     workers: int = 0  # 0: overlap.pipeline.default_workers()
     seed: int = 0
     text_field: str = "text"
@@ -58,7 +60,7 @@ class BuildOptions:
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
     """The filter's parameters for ``capacity`` distinct n-grams with these options."""
-    return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
+    return FilterParams.sized(capacity, opts.fpr, layout=opts.layout, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
 
 

@@ -128,32 +128,32 @@ def _poisson(mean: float, count: int) -> np.ndarray:
 _LOG_FACTORIALS = np.array([math.lgamma(j + 1) for j in range(1 << 14)])
 
 
-def blocked_model(bits_per_element: float, k: int) -> tuple[float, float]:
+def blocked_model(bits_per_element: float, k: int, lines: int = LINES) -> tuple[float, float]:
     """(FPR, relative standard deviation of one line's v) of a blocked filter with this many bits
-    per element and k probes, for n-grams spread at random.
+    per element and k probes spread over ``lines`` lines per n-gram, for n-grams spread at random.
 
-    A line's load J is Poisson with mean λ = LINES·512 / bits_per_element (each n-gram touches
-    LINES lines), so FPR = (Σ_j Pois(j; λ)·E[(X_j/512)^(k/LINES)])^LINES: the LINES lines of a
+    A line's load J is Poisson with mean λ = lines·512 / bits_per_element (each n-gram touches
+    ``lines`` lines), so FPR = (Σ_j Pois(j; λ)·E[(X_j/512)^(k/lines)])^lines: the lines of a
     query are independent."""
-    per_line = k // LINES
-    mean = LINES * LINE_BITS / bits_per_element
+    per_line = k // lines
+    mean = lines * LINE_BITS / bits_per_element
     loads = int(mean + 12 * math.sqrt(mean) + 40)
     v1, v2 = _line_moments(per_line, loads)
     p = _poisson(mean, loads)
     first, second = float(p @ v1), float(p @ v2)
-    return first**LINES, math.sqrt(max(second - first * first, 0.0)) / first
+    return first**lines, math.sqrt(max(second - first * first, 0.0)) / first
 
 
-def _solve_bits(fpr: float, k: int, capacity: int | None) -> float:
+def _solve_bits(fpr: float, k: int, capacity: int | None, lines: int = LINES) -> float:
     """Fewest bits per element at which the model's FPR is at most ``fpr``; with ``capacity``,
     the FPR plus ``NOISE_SIGMAS`` standard deviations of the fill check's estimate (a mean over
     the filter's m/512 lines, ``blocked_stats``) stays within it."""
 
     def excess(c: float) -> float:
-        rate, spread = blocked_model(c, k)
+        rate, spread = blocked_model(c, k, lines)
         if capacity is not None:
-            lines = max(capacity * c / LINE_BITS, MIN_LINES)
-            rate *= 1 + NOISE_SIGMAS * LINES * spread / math.sqrt(lines)
+            total = max(capacity * c / LINE_BITS, MIN_LINES)
+            rate *= 1 + NOISE_SIGMAS * lines * spread / math.sqrt(total)
         return math.log(rate) - math.log(fpr)
 
     lo = hi = -math.log(fpr) / math.log(2) ** 2 / 2  # half the classic bits: below any answer
@@ -168,15 +168,16 @@ def _solve_bits(fpr: float, k: int, capacity: int | None) -> float:
 
 
 @functools.lru_cache(maxsize=64)
-def blocked_optimum(fpr: float) -> tuple[float, int]:
-    """(bits per element, k) with the fewest bits per element that reach ``fpr`` (no margin).
+def blocked_optimum(fpr: float, lines: int = LINES) -> tuple[float, int]:
+    """(bits per element, k) with the fewest bits per element that reach ``fpr`` (no margin)
+    with ``lines`` lines per n-gram (the layout uses ``LINES``; others are for the docs' table).
 
     Bits per element fall and then rise with k (one minimum), so the search walks from near
     the classic k's share per line towards fewer bits."""
     def bits(per_line: int) -> float:
-        return _solve_bits(fpr, LINES * per_line, None)
+        return _solve_bits(fpr, lines * per_line, None, lines)
 
-    per_line = max(1, round(0.45 * math.log2(1 / fpr)))
+    per_line = max(1, round(0.9 * math.log2(1 / fpr) / lines))
     here = bits(per_line)
     for step in (1, -1):
         while 1 <= per_line + step <= MAX_PROBES_PER_LINE:
@@ -184,7 +185,7 @@ def blocked_optimum(fpr: float) -> tuple[float, int]:
             if there >= here:
                 break
             per_line, here = per_line + step, there
-    return here, LINES * per_line
+    return here, lines * per_line
 
 
 def blocked_size(capacity: int, fpr: float) -> tuple[int, int]:

@@ -368,8 +368,9 @@ def run_fetch_bench(args: argparse.Namespace) -> None:
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a checkpoint on a benchmark, one line per example")
-    p.add_argument("--model", required=True, help="checkpoint directory")
+    p = sub.add_parser("evaluate", help="score a model on a benchmark, one line per example")
+    p.add_argument("--model", required=True, help="checkpoint directory, or a local Hugging "
+                   "Face causal-LM directory (config.json + weights + tokenizer)")
     p.add_argument("--bench", required=True, help="benchmark name (see `benchmarks`)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--split", help="split (default: the benchmark's default)")
@@ -379,9 +380,12 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
     p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                   help="weights' type (default float32)")
     p.add_argument("--stride", type=int, help="sliding-window stride for LM sets "
                    "(default: block_size // 2)")
-    p.add_argument("--max-new-tokens", type=int, default=32, help="CoQA answer length cap")
+    p.add_argument("--max-new-tokens", type=int, help="generation cap (default: 32 for CoQA, "
+                   "the task's for exact match: 256 for GSM8K)")
     p.set_defaults(func=run_evaluate)
 
 
@@ -393,7 +397,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
                        max_new_tokens=args.max_new_tokens)
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, opts=opts)
+             device=args.device, dtype=args.dtype, opts=opts)
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:

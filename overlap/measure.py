@@ -82,6 +82,10 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         summary = {
             "bench": name,
             "split": canonical_split(opts.split or get_benchmark(name).default_split),
+            # where the texts came from, so an analysis can read them again
+            "bench_path": opts.bench_path,  # None: the default location
+            "text_template": opts.text_template,
+            "id_field": opts.id_field,
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+from safetensors import SafetensorError
 
 from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
@@ -177,7 +178,7 @@ def load_hf_model(directory: str | Path, device: str = "cpu",
     except ValueError as e:  # a config class without a causal-LM model
         raise UserError(f"{directory / 'config.json'}: unsupported architecture "
                         f"{config.model_type!r} ({_first_line(e)})") from None
-    except (OSError, RuntimeError) as e:  # missing/corrupt weights, shape mismatch
+    except (OSError, RuntimeError, SafetensorError) as e:  # missing/corrupt weights, shapes
         raise UserError(f"{directory}: cannot load its weights ({_first_line(e)})") from None
     hf = hf.to(device).eval()
     model = HFCausalLM(hf, _context_length(config, tok))

@@ -208,8 +208,8 @@ def _metric(name: str, label: str, values: list, rows: list[dict],
         scale = "percent" if name in FRACTIONS else "mean"
     for row, x in zip(rows, numbers, strict=True):
         row[label] = x
-    unit = " (%)" if scale == "percent" else ""
-    return Metric(label, label, None, scale, higher, f"{label}{unit} (lm-eval)")
+    unit = ", %" if scale == "percent" else ""
+    return Metric(label, label, None, scale, higher, f"{label} (lm-eval{unit})")
 
 
 def _add_loss(rows: list[dict], docs: dict[int, list[dict]], filt: str) -> str:

@@ -178,3 +178,52 @@ def test_answer_extraction_is_lm_evals(forced_model, gpt2_tok):
     assert row["generation"] == " 4" * 5
     assert (row["extracted"], row["exact_match"]) == ("[invalid]", 0)
     assert (row["extracted_flexible"], row["exact_match_flexible"]) == ("4", 1)
+
+
+def test_todays_benchmarks_evaluate_from_the_cli(tmp_path, tiny_hf):
+    """The multiple-choice and exact-match sets, from their release files (the benchmark
+    tests' fixture rows), through ``evaluate`` with a tiny Llama."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fixtures = Path(__file__).parents[1] / "benchmarks" / "fixtures" / "hf_release_rows.json"
+    releases = json.loads(fixtures.read_text(encoding="utf-8"))
+    model = tiny_hf("llama", tmp_path / "llama")
+    expected = {"mmlu": ("acc", "acc_norm"), "winogrande": ("accuracy",),
+                "gsm8k": ("exact_match", "exact_match_flexible"),
+                "triviaqa": ("exact_match", "exact_match_flexible")}
+    for bench, metrics in expected.items():
+        spec = releases[bench]
+        path = tmp_path / "hf" / bench / spec["file"]
+        path.parent.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(spec["rows"]), path)
+        out = tmp_path / bench
+        assert evaluate("--model", model, "--bench", bench, "--bench-path", tmp_path / "hf",
+                        "--out", out, "--max-new-tokens", 4) == 0
+        summary, rows = json.loads((out / "summary.json").read_text()), read_rows(out)
+        assert len(rows) == len(spec["rows"]) == summary["examples"]
+        assert tuple(summary["metrics"]) == metrics
+        column = {"accuracy": "correct"}.get(metrics[0], metrics[0])
+        assert summary["metrics"][metrics[0]] == pytest.approx(
+            100 * np.mean([r[column] for r in rows]))
+
+
+def test_bad_model_directories_exit_2_with_one_line(tmp_path, tiny_hf, shared_data, capsys):
+    good = tiny_hf("llama", tmp_path / "good")
+    no_tok, t5 = tmp_path / "no_tok", tmp_path / "t5"
+    for d in (no_tok, t5):
+        d.mkdir()
+        for f in good.iterdir():
+            if d is t5 or f.name in ("config.json", "model.safetensors"):
+                (d / f.name).write_bytes(f.read_bytes())
+    (t5 / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    cases = [((no_tok,), f"{no_tok}: no tokenizer files"),
+             ((t5,), f"{t5 / 'config.json'}: unsupported architecture 't5'"),
+             ((good, "--tokenizer", "gpt2"), f"{good}: a Hugging Face model uses its own")]
+    for args, message in cases:
+        capsys.readouterr()
+        assert evaluate("--model", *args, "--bench", "lambada", "--limit", 2,
+                        "--out", tmp_path / "o") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"error: {message}"), err
+        assert not any("Traceback" in line for line in err)

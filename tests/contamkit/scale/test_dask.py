@@ -2,6 +2,7 @@
 
 import contextlib
 import filecmp
+import json
 import logging
 import os
 import socket
@@ -76,16 +77,29 @@ def inline_sharded(corpus, tmp_path_factory):
 
 
 def same_files(a: Path, b: Path) -> bool:
-    names = sorted(p.name for p in a.parent.glob(a.name + "*"))
-    assert len(names) == 5  # manifest and 4 shards
-    return names == sorted(p.name for p in b.parent.glob(b.name + "*")) and all(
-        filecmp.cmp(a.parent / n, b.parent / n, shallow=False) for n in names)
+    """The same shards, byte for byte, tied by the same manifest (shard file names carry a
+    per-build suffix, so the names and the manifest's checksum differ)."""
+    shards = [sorted(m.parent.glob(f"{m.name}.shard-*")) for m in (a, b)]
+    assert len(shards[0]) == 4
+
+    def manifest(path: Path) -> dict:
+        body = json.loads(path.read_text())
+        return {**body, "checksum": None,
+                "shards": [{**s, "file": None} for s in body["shards"]]}
+
+    return manifest(a) == manifest(b) and len(shards[1]) == 4 and all(
+        filecmp.cmp(x, y, shallow=False) for x, y in zip(*shards, strict=True))
 
 
-def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus, tmp_path):
+@pytest.mark.parametrize("layout", ["blocked", "classic"])
+def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus, tmp_path,
+                                                                  layout):
     address, _ = cluster
-    single = build_filter(corpus, tmp_path / "single.bloom", BuildOptions(workers=1))
-    s = build_filter(corpus, tmp_path / "dask.bloom", BuildOptions(scheduler=address))
+    single = build_filter(corpus, tmp_path / "single.bloom", BuildOptions(workers=1,
+                                                                          layout=layout))
+    s = build_filter(corpus, tmp_path / "dask.bloom", BuildOptions(scheduler=address,
+                                                                   layout=layout))
+    assert s["params"]["layout"] == layout
     assert s["workers"] == 2 and s["bad_records"] == 1 and s["documents"] == single["documents"]
     assert filecmp.cmp(tmp_path / "single.bloom", tmp_path / "dask.bloom", shallow=False)
 

@@ -101,7 +101,7 @@ class FilterParams:
         if layout not in LAYOUTS:
             raise UserError(f"unknown filter layout {layout!r} (known: {', '.join(LAYOUTS)})")
         capacity = max(int(capacity), 1)
-        m, k = LAYOUTS[layout].size(capacity, fpr)
+        m, k = LAYOUTS[layout].impl().size(capacity, fpr)
         return FilterParams(m=m, k=k, target_fpr=fpr, capacity=capacity, layout=layout, **kw)
 
     def query_mismatch(self, n: int, unit: str, normalizer: str, tokenizer: str) -> str | None:
@@ -137,7 +137,7 @@ class BloomFilter:
 
     def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0):
         self.params = params
-        self.layout = LAYOUTS[params.layout]
+        self.layout = LAYOUTS[params.layout].impl()  # overlap.classic or overlap.blocked
         nbytes = (params.m + 7) // 8
         self.bits = _zeros(nbytes) if bits is None else bits
         if len(self.bits) != nbytes:
@@ -164,7 +164,7 @@ class BloomFilter:
         return self._fill().fill_ratio
 
     def estimated_count(self) -> float:
-        """Distinct n-grams estimated from the bits (``overlap.layouts``)."""
+        """Distinct n-grams estimated from the bits (``overlap.classic``, ``overlap.blocked``)."""
         return self._fill().estimated_distinct
 
     def estimated_fpr(self) -> float:

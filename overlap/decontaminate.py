@@ -30,33 +30,17 @@ from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
-from contamkit.corpus.write import rewrite_file
+from contamkit.corpus.formats import corpus_files, iter_documents, rewrite_file
+from contamkit.corpus.read import CorpusStats, Document
 from overlap.ngram_set import MAX_SOURCES, NgramSet
 from overlap.ngrams import segment_hashes
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import DecontamOptions
 from overlap.spans import SpanCoder, merge_spans, window_spans
 
 REPORT_NAME = ".decontamination.json"
 DOCUMENTS_NAME = ".decontamination.documents.jsonl"
 BATCH_CHARS = 4 << 20  # document text coded and hashed per batch
-
-
-@dataclass
-class DecontamOptions:
-    n: int = 13
-    unit: str = "words"
-    window: int = 200
-    min_piece: int = 200
-    max_pieces: int = 10
-    max_doc_freq: int = 10
-    split: str = "test"
-    bench_path: str | None = None
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    seed: int = 0
-    allow_unreadable: bool = False  # write a corpus part of which could not be read
-    force: bool = False  # replace an existing output that is not a decontaminated corpus
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,10 @@ from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
-from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import OverlapOptions
 from overlap.per_example import (
-    DEFAULT_EDGES,
     ExampleOverlap,
     mark_scored,
     measure_texts,
@@ -35,22 +34,6 @@ from overlap.report import write_report
 from overlap.spans import SpanCoder
 
 CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
-
-
-@dataclass
-class OverlapOptions:
-    split: str | None = None  # None: each benchmark's default split
-    bench_path: str | None = None
-    gpt2_vocab: str | None = None
-    n: int | None = None  # None: the filter's
-    unit: str | None = None  # None: the filter's
-    edges: tuple[float, ...] = DEFAULT_EDGES
-    text_template: str | None = None  # the generic ``hf`` benchmark's (benchmarks.generic)
-    id_field: str | None = None
-    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
-    force: bool = False  # replace an existing --out that is not an overlap run folder
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
@@ -136,6 +119,8 @@ def write_run(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -
 
 
 def write_plots(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+    from overlap import plots  # matplotlib: imported once results are in, not at start-up
+
     pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
     title = (f"{summary['bench']} {summary['split']}: {summary['n']}-gram overlap "
              f"({summary['tested']} tested examples)")

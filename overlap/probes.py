@@ -95,7 +95,7 @@ def contains(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int,
 
 
 # ------------------------------------------------------------------ blocked layout
-LINE_BITS = 512  # one 64-byte cache line (overlap.layouts: the scheme and its sizing)
+LINE_BITS = 512  # one 64-byte cache line (overlap.blocked: the scheme and its sizing)
 LINES = 2  # lines per n-gram (_pattern writes both)
 _WORDS = LINE_BITS // 64
 _PER_WORD = 7  # 9-bit probe positions drawn from one 64-bit mixed word
@@ -105,7 +105,7 @@ _GOLDEN = _U(0x9E3779B97F4A7C15)
 @numba.njit(**JIT)
 def _pattern(h1: np.uint64, h2: np.uint64, lines: np.uint64, k: int, line: np.ndarray,
              mask: np.ndarray) -> None:
-    """The LINES lines of one n-gram and the bits it sets in each (``overlap.layouts``):
+    """The LINES lines of one n-gram and the bits it sets in each (``overlap.blocked``):
     line[l] is a word offset, mask[l, w] the bits of word w of line l."""
     line[0] = h1 % lines * _U(_WORDS)
     line[1] = h2 % lines * _U(_WORDS)

@@ -191,7 +191,7 @@ def test_atomic_save_keeps_old_file_on_failure(saved, monkeypatch):
 
 
 def test_m_is_prime_so_every_step_visits_k_distinct_bits():
-    from overlap.layouts import _is_prime, next_prime
+    from overlap.classic import _is_prime, next_prime
 
     small_primes = [p for p in range(2, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
     assert [p for p in range(2000) if _is_prime(p)] == small_primes

@@ -25,7 +25,7 @@ def filter_of(texts, n, coder):
                                 tokenizer=coder.tokenizer, seed=0)
     bloom = BloomFilter(params)
     for t in texts:
-        bloom.add(*ngram_hashes(coder.coder.codes(words(t)), n, 0))
+        bloom.add(*ngram_hashes(coder.codes([t])[0], n, 0))
     return bloom
 
 

@@ -8,16 +8,11 @@ import pytest
 
 from contamkit.common.errors import UserError
 from overlap import probes
+from overlap.blocked import LINE_BITS, _line_moments, blocked_model, blocked_optimum
+from overlap.blocked import size as blocked_size
+from overlap.blocked import stats as blocked_stats
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import open_filter
-from overlap.layouts import (
-    LINE_BITS,
-    _line_moments,
-    blocked_model,
-    blocked_optimum,
-    blocked_size,
-    blocked_stats,
-)
 from overlap.normalize import NORMALIZER_VERSION
 
 META = dict(n=8, unit="words", normalizer=NORMALIZER_VERSION, tokenizer="", seed=0)
@@ -38,7 +33,7 @@ def fmix64(x):
 
 
 def documented_bits(x1: int, x2: int, m: int, k: int) -> set[int]:
-    """The global bit numbers overlap.layouts' docstring promises, in plain Python integers."""
+    """The global bit numbers overlap.blocked's docstring promises, in plain Python integers."""
     lines = m // 512
     line = (x1 % lines, x2 % lines)
     s = x1 ^ (((x2 << 32) | (x2 >> 32)) & M64)

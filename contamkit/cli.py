@@ -23,8 +23,9 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
     p.add_argument("corpus", help="directory tree or file (.txt .jsonl .json .parquet, .gz/.zst)")
     p.add_argument("-o", "--output", required=True, help="filter file to write")
     p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
-    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
-                   help="n-gram unit: normalized words or GPT-2 tokens (default words)")
+    p.add_argument("--unit", type=_unit, default="words",
+                   help="n-gram unit: normalized words, GPT-2 tokens, or hf:DIR, the tokens of "
+                   "DIR/tokenizer.json (default words)")
     p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
     p.add_argument("--capacity", type=int, help="distinct n-grams to size for (default: count)")
     p.add_argument("--workers", type=int, default=0,
@@ -125,6 +126,15 @@ def format_mapping(mapping: dict, indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def _unit(name: str) -> str:
+    from overlap.units import parse_unit
+
+    try:
+        return parse_unit(name)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _bench_list(text: str) -> list[str]:
     return [b.strip() for b in text.split(",") if b.strip()]
 
@@ -141,8 +151,9 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
                    help='--bench hf: the text checked, from fields, e.g. "{question} {answer}"')
     p.add_argument("--id-field", help="--bench hf: the field holding each row's id")
     p.add_argument("--n", type=int, help="n-gram length (default: the filter's; must match it)")
-    p.add_argument("--unit", choices=("words", "gpt2"),
-                   help="n-gram unit (default: the filter's; must match it)")
+    p.add_argument("--unit", type=_unit,
+                   help="n-gram unit: words, gpt2 or hf:DIR (default: the filter's; must "
+                   "match it)")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
     p.add_argument("--scheduler", help="Dask scheduler address, or local:N, to spread examples")
     p.add_argument("--connect-timeout", type=float, default=10.0,

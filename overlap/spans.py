@@ -46,6 +46,8 @@ class SpanCoder:
         spans = aligned_word_spans(text, ws)
         if self._token_bytes is not None:
             spans = spans[token_words(codes, ws, self._token_bytes)]
+        elif hasattr(self.coder, "unit_words"):
+            spans = spans[self.coder.unit_words(codes, ws)]
         if len(spans) != len(codes):
             raise ValueError(f"{len(codes)} units but {len(spans)} spans: coder and spans disagree")
         return spans

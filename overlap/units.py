@@ -119,7 +119,24 @@ def make_coder(unit: str, gpt2_vocab: str | Path | None = None) -> Coder:
         return WordCoder()
     if unit == "gpt2":
         return _gpt2_coder(None if gpt2_vocab is None else str(gpt2_vocab))
-    raise UserError(f"unknown n-gram unit {unit!r} (known: {', '.join(UNITS)})")
+    if unit.startswith("hf:") and len(unit) > 3:
+        from overlap.hf_coder import hf_coder
+
+        return hf_coder(unit[3:])
+    raise UserError(f"unknown n-gram unit {unit!r} (known: {', '.join(UNITS)}, hf:DIR)")
+
+
+def parse_unit(name: str) -> str:
+    """``--unit``'s type: a known unit name."""
+    if name in UNITS or (name.startswith("hf:") and len(name) > 3):
+        return name
+    raise UserError(f"unknown n-gram unit {name!r} (known: {', '.join(UNITS)}, hf:DIR)")
+
+
+def same_unit(a: str, b: str) -> bool:
+    """Whether two unit names are one unit: ``hf:`` units are told apart by their tokenizer's
+    identity, not by where its file lies."""
+    return a == b or (a.startswith("hf:") and b.startswith("hf:"))
 
 
 @functools.lru_cache(maxsize=4)

@@ -420,6 +420,48 @@ def run_analyze(args: argparse.Namespace) -> None:
     analyze(args.overlap, args.eval, args.out, opts)
 
 
+def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
+    from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS
+
+    p = sub.add_parser("contamination-sweep",
+                       help="which contamination definition explains the score gain (EPG)")
+    p.add_argument("--overlap", required=True, help="directory written by `overlap`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--measures", default=",".join(MEASURES),
+                   help=f"comma-separated, from: {', '.join(MEASURES)} (default: all)")
+    p.add_argument("--min-run", default=str(DEFAULT_MIN_RUN),
+                   help="L of token_contamination, comma-separated for several "
+                   f"(default {DEFAULT_MIN_RUN}, as Llama 2)")
+    p.add_argument("--part", choices=PARTS, default="all",
+                   help="count matches over the whole example, only its scored part (e.g. "
+                   "LAMBADA's target word) or only its context (default all)")
+    p.add_argument("--metric", help="metric to score (default: the task's headline; "
+                   "loss_bits: the mean per-example loss)")
+    p.add_argument("--thresholds", type=int, default=8, help="grid points per measure")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=int, default=2000,
+                   help="permutation-test relabellings (default 2000; Holm over m cells needs "
+                   "more than m / alpha)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    p.add_argument("--seed", type=int, default=0, help="random seed of resampling and halves")
+    p.set_defaults(func=run_contamination_sweep)
+
+
+def run_contamination_sweep(args: argparse.Namespace) -> None:
+    from contamkit.analysis.sweep import SweepOptions, sweep
+
+    try:
+        min_runs = tuple(int(x) for x in args.min_run.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--min-run {args.min_run!r}: not comma-separated integers") from None
+    opts = SweepOptions(measures=tuple(_bench_list(args.measures)), min_runs=min_runs,
+                        part=args.part, metric=args.metric, thresholds=args.thresholds,
+                        n_boot=args.bootstrap, n_perm=args.permutations, alpha=args.alpha,
+                        seed=args.seed)
+    sweep(args.overlap, args.eval, args.out, opts)
+
+
 def add_underfit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("underfit", help="train vs held-out perplexity by model size (Figure 4)")
     p.add_argument("--models", required=True, help="comma-separated checkpoint directories")
@@ -505,6 +547,7 @@ COMMANDS = [
     add_fetch_bench,
     add_evaluate,
     add_analyze,
+    add_contamination_sweep,
     add_underfit,
     add_prepare,
     add_train,

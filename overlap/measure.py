@@ -22,7 +22,14 @@ from contamkit.common.progress import log
 from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.per_example import DEFAULT_EDGES, ExampleOverlap, measure_texts, summarize
+from overlap.per_example import (
+    DEFAULT_EDGES,
+    ExampleOverlap,
+    mark_scored,
+    measure_texts,
+    scored_offset,
+    summarize,
+)
 from overlap.report import write_report
 from overlap.spans import SpanCoder
 
@@ -63,8 +70,15 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path,
                                   text_template=opts.text_template, id_field=opts.id_field)
-        results = measure([e.id for e in examples], [e.text for e in examples], bloom, coder,
-                          desc=name)
+        texts = [e.text for e in examples]
+        results = measure([e.id for e in examples], texts, bloom, coder, desc=name)
+        scored_field = get_benchmark(name).scored_field
+        if scored_field:
+            missing = mark_scored(results, texts, [scored_offset(e.text, e.fields.get(
+                scored_field)) for e in examples], coder)
+            if missing:
+                log.warning(f"{name}: {missing} matched examples have no {scored_field!r} at "
+                            f"the end of their text: no scored part for them")
         summary = {
             "bench": name,
             "split": canonical_split(opts.split or get_benchmark(name).default_split),
@@ -72,6 +86,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
             "normalizer": NORMALIZER_VERSION,
+            "scored_field": scored_field,
             **summarize(results, opts.edges),
             "filter": {"path": str(filter_path), "params": asdict(bloom.params),
                        "estimated_fpr": bloom.stats()["estimated_fpr"]},

@@ -37,6 +37,7 @@ class Joined:
     found: np.ndarray
     ngrams: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    matched: list[dict] = field(default_factory=list)  # the overlap row of each evaluation row
 
     @property
     def tested(self) -> np.ndarray:
@@ -111,7 +112,7 @@ def join_runs(evaluation: Run, overlap: Run) -> Joined:
         raise UserError(f"{overlap.directory / EXAMPLES}: 'found' outside 0..'ngrams'")
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(ngrams > 0, found / ngrams, np.nan)
-    return Joined(evaluation.rows, fraction, found, ngrams, warnings)
+    return Joined(evaluation.rows, fraction, found, ngrams, warnings, matched)
 
 
 def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:

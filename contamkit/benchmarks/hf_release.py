@@ -76,6 +76,8 @@ class HFSet:
             variant_specs=(Variant("hf", self.read, files),),
             default_split=self.default_split,
             task=self.task,
+            # an exact-match text ends with its answer: the part the model is scored on
+            scored_field="answer" if self.task == "exact_match" else None,
         )
 
 

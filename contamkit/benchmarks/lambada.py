@@ -73,4 +73,5 @@ BENCHMARK = Benchmark(
             },
         ),
     ),
+    scored_field="target",
 )

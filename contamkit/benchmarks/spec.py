@@ -71,6 +71,9 @@ class Benchmark:
     # "multiple_choice" or "exact_match"; Example.fields follow that task's contract.
     task: str = "lm"
     locate: Locator | None = None  # None: the files named in variant_specs
+    # Example.fields key holding the part of the text the model is scored on (it ends the
+    # text: LAMBADA's target word, Winograd's continuation); None: the whole text is scored.
+    scored_field: str | None = None
 
     @property
     def variants(self) -> tuple[str, ...]:

@@ -95,4 +95,5 @@ BENCHMARK = Benchmark(
         ),
         Variant("xml", read_xml, {"test": (DataFile("WSCollection.xml", "wsc", XML_REMOTE),)}),
     ),
+    scored_field="continuation",
 )

@@ -39,6 +39,7 @@ class Document:
     text: str
     continues: bool = False  # a later piece of the document before it (long .txt files)
     lookahead: bool = False  # text after a range, read only to finish its last n-grams
+    end: int = -1  # how far into the file as stored reading got with it (-1: not known)
 
 
 @dataclass
@@ -154,8 +155,21 @@ def open_binary(path: str, compression: str) -> io.BufferedIOBase:
 
         source = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
         raw = zstandard.ZstdDecompressor().stream_reader(source, closefd=True)
-        return io.BufferedReader(raw)  # adds readline
+        f = _ZstdFile(raw)  # adds readline
+        f.fileobj = source
+        return f
     return open(path, "rb")
+
+
+class _ZstdFile(io.BufferedReader):
+    """A zstd stream with ``readline``; ``fileobj`` is the compressed file, as in GzipFile."""
+
+    fileobj: io.BufferedIOBase
+
+
+def _stored_offset(f: io.BufferedIOBase) -> int:
+    """How far into the file as stored ``f`` has read: compressed bytes for .gz and .zst."""
+    return getattr(f, "fileobj", f).tell()
 
 
 def _skip_partial_line(f: io.BufferedIOBase, pos: int) -> int:
@@ -168,6 +182,26 @@ def _skip_partial_line(f: io.BufferedIOBase, pos: int) -> int:
         if chunk.endswith(b"\n"):
             break
     return pos
+
+
+def line_start_after(path: str | Path, pos: int, limit: int) -> int | None:
+    """The first offset at or after ``pos`` where a line of the plain file ``path`` begins (its
+    size at the end), if one lies within ``limit`` bytes; None otherwise (``pos`` is inside a
+    long line). Reads at most ``limit`` bytes."""
+    if pos <= 0:
+        return 0
+    with open(path, "rb") as f:
+        f.seek(pos - 1)
+        scanned = 0
+        while scanned <= limit:
+            block = f.read(min(1 << 16, limit + 1 - scanned))
+            if not block:
+                return pos - 1 + scanned
+            found = block.find(b"\n")
+            if found >= 0:
+                return pos + scanned + found
+            scanned += len(block)
+    return None
 
 
 def _range_lines(f: io.BufferedIOBase, task: Task) -> Iterator[tuple[int, bytes]]:
@@ -252,7 +286,8 @@ def _text_pieces(f: io.BufferedIOBase, task: Task, stats: CorpusStats,
     first = task.start == 0
     for raw in _cut_pieces(_range_chunks(f, task)):
         stats.bytes += len(raw)
-        yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), not first)
+        yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), not first,
+                       end=_stored_offset(f))
         first = False
     if first:  # an empty file is still one (empty) document
         yield Document(task.path, 0, "")
@@ -272,9 +307,9 @@ def split_long(docs: Iterable[Document], limit: int = 0) -> Iterator[Document]:
     for doc in docs:
         text, continues = doc.text, doc.continues
         while len(text) > limit and (cut := whitespace_cut(text, limit)):
-            yield Document(doc.source, doc.index, text[:cut], continues, doc.lookahead)
+            yield Document(doc.source, doc.index, text[:cut], continues, doc.lookahead, doc.end)
             text, continues = text[cut:], True
-        yield Document(doc.source, doc.index, text, continues, doc.lookahead)
+        yield Document(doc.source, doc.index, text, continues, doc.lookahead, doc.end)
 
 
 def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:
@@ -297,7 +332,7 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
                     label = f"byte {where}" if task.start else f"line {where + 1}"
                     doc = _json_document(line, task.path, label, text_field, stats, flagged)
                     if doc is not None:
-                        yield Document(task.path, where, doc)
+                        yield Document(task.path, where, doc, end=_stored_offset(f))
         elif fmt == "json":
             with open_binary(task.path, compression) as f:
                 raw = f.read()
@@ -340,10 +375,11 @@ def _json_file_documents(raw: bytes, path: str, text_field: str, stats: CorpusSt
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON at line {e.lineno}: {e.msg}") from None
     records = data if isinstance(data, list) else [data]
+    size = Path(path).stat().st_size  # all of it is read
     for i, record in enumerate(records):
         text = _record_text(record, path, f"record {i}", text_field, stats)
         if text is not None:
-            yield Document(path, i, text)
+            yield Document(path, i, text, end=size)
 
 
 def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[Document]:
@@ -353,12 +389,13 @@ def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[
     if column not in pf.schema_arrow.names:
         raise ValueError(f"no column {column!r} (columns: {', '.join(pf.schema_arrow.names)})")
     index = 0
+    size, rows = path.stat().st_size, max(pf.metadata.num_rows, 1)
     for batch in pf.iter_batches(columns=[column]):
         for text in batch.column(0).to_pylist():
             if isinstance(text, str):
                 stats.documents += 1
                 stats.bytes += len(text)
-                yield Document(str(path), index, text)
+                yield Document(str(path), index, text, end=size * (index + 1) // rows)
             else:
                 stats.bad_records += 1
             index += 1

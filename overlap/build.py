@@ -25,6 +25,7 @@ import numpy as np
 
 from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
 from contamkit.corpus.read import (
     CorpusStats,
@@ -35,6 +36,7 @@ from contamkit.corpus.read import (
     plan_tasks,
 )
 from overlap.bloom import BloomFilter, FilterParams
+from overlap.filters import is_filter
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
@@ -66,6 +68,7 @@ class BuildOptions:
     max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
     spill_dir: str | None = None  # default: beside the output
     connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
+    force: bool = False  # replace an existing output that is not a filter
 
     def scaled(self) -> bool:
         """Whether the spilled build must run: ``build_filter`` here refuses these options."""
@@ -211,6 +214,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     """
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
+    check_output(out, [corpus], kind="filter file", own=is_filter, force=opts.force)
     if opts.scaled():
         raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()

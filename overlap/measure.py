@@ -18,6 +18,7 @@ from contamkit.benchmarks import get_benchmark, load_benchmark
 from contamkit.benchmarks.load import configured_benchmark
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
 from overlap import plots
 from overlap.filters import check_compatible, open_filter
@@ -49,6 +50,7 @@ class OverlapOptions:
     # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
     scheduler: str | None = None  # Dask scheduler address, or local:N
     connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
+    force: bool = False  # replace an existing --out that is not an overlap run folder
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
@@ -59,13 +61,31 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     on a Dask cluster (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    inputs = [filter_path] + ([opts.bench_path] if opts.bench_path else [])
+    check_output(out, inputs, kind="overlap run folder", directory=True, own=is_run_folder,
+                 force=opts.force)
     for name in names:  # so does a template for a benchmark that takes none
         configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
-    out = Path(out)
+    with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
+        summaries = _measure_all(names, bloom, coder, filter_path, tmp, opts, measure)
+        write_report(tmp, Path(out).name or str(out))
+    for summary in summaries:
+        log.info(format_summary(summary, Path(out) / summary.pop("_where")))
+    return summaries
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder ``overlap`` wrote (it may replace it)."""
+    return (path / "summary.json").is_file() or any(
+        (child / "summary.json").is_file() for child in path.iterdir() if child.is_dir())
+
+
+def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_path: str | Path, out: Path,
+                 opts: OverlapOptions, measure: Callable) -> list[dict]:
     summaries = []
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path,
@@ -82,6 +102,10 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         summary = {
             "bench": name,
             "split": canonical_split(opts.split or get_benchmark(name).default_split),
+            # where the texts came from, so an analysis can read them again
+            "bench_path": opts.bench_path,  # None: the default location
+            "text_template": opts.text_template,
+            "id_field": opts.id_field,
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
@@ -93,9 +117,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
         }
         run_dir = out / name if len(names) > 1 else out
         write_run(run_dir, results, summary)
-        log.info(format_summary(summary, run_dir))
-        summaries.append(summary)
-    write_report(out)
+        summaries.append({**summary, "_where": run_dir.relative_to(out).as_posix()})
     return summaries
 
 

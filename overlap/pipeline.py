@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.processes import worker_setup
 from contamkit.common.progress import progress
 from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
 from overlap.ngrams import Hashes, NgramStream
@@ -69,7 +71,8 @@ def ngram_stream(spec: HashSpec, threads: int = 2) -> NgramStream:
     return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, threads)
 
 
-def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
+def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue, parent: int) -> None:
+    worker_setup(parent)  # quiet on Ctrl-C (the parent stops it), dies with the parent
     stream = ngram_stream(spec)
     while (item := tasks.get()) is not None:
         index, task = item
@@ -112,6 +115,7 @@ class HashRun:
             for index, item in source:
                 task = self.tasks[index]
                 if item is None:  # the task is finished
+                    faults.step()
                     self._advance(bar, index, task_bytes(task))
                     self.finished += 1
                     self._reported = self.stats.report_new(self._reported)
@@ -149,8 +153,8 @@ class HashRun:
             tasks.put(item)
         for _ in range(self.processes):
             tasks.put(None)
-        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results), daemon=True)
-                 for _ in range(self.processes)]
+        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results, os.getpid()),
+                             daemon=True) for _ in range(self.processes)]
         for p in procs:
             p.start()
         running, done = len(procs), 0

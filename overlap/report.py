@@ -30,12 +30,14 @@ def find_runs(out_dir: Path) -> list[Path]:
     return runs
 
 
-def write_report(out_dir: str | Path) -> tuple[Path, Path]:
-    """Render every run and table6.json under ``out_dir`` into report.md and report.html."""
+def write_report(out_dir: str | Path, name: str | None = None) -> tuple[Path, Path]:
+    """Render every run and table6.json under ``out_dir`` into report.md and report.html;
+    ``name`` titles it (default: the folder's name; ``overlap`` writes into a temporary one)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise UserError(f"{out_dir}: no such directory")
-    blocks: list[Block] = [("h", 1, f"Overlap report: {out_dir.name or out_dir}")]
+    name = name or out_dir.name or str(out_dir)
+    blocks: list[Block] = [("h", 1, f"Overlap report: {name}")]
     runs = find_runs(out_dir)
     for run in runs:
         blocks += run_blocks(run, out_dir)
@@ -44,7 +46,7 @@ def write_report(out_dir: str | Path) -> tuple[Path, Path]:
         blocks += table6_blocks(t)
     if not runs and not tables6:
         raise UserError(f"{out_dir}: no overlap run (summary.json) or table6.json found")
-    return render(blocks, out_dir, f"Overlap report: {out_dir.name}", REPORT_NAMES)
+    return render(blocks, out_dir, f"Overlap report: {name}", REPORT_NAMES)
 
 
 def _pct(x: float | None, digits: int = 3) -> str:

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from contamkit.common.errors import UserError
 from overlap.bloom import BloomFilter
 from overlap.ngrams import ngram_hashes
 
@@ -55,6 +56,9 @@ def random_probe_hashes(bloom: BloomFilter, count: int,
 
 
 def verify_filter(bloom: BloomFilter, probes: int = 1_000_000, seed: int = 0) -> dict:
+    """Query ``probes`` random absent n-grams; the hits are false positives."""
+    if probes < 1:
+        raise UserError(f"verify: probes must be at least 1, got {probes}")
     rng = np.random.default_rng(seed)
     hits = 0
     for start in range(0, probes, _BATCH):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.analysis.evaluators import LOSS_LABELS
+from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.benchmarks.readers import iter_jsonl, load_json, require
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.errors import UserError
@@ -23,9 +25,11 @@ SHOWN_IDS = 3  # ids an error message lists
 
 @dataclass
 class Run:
-    directory: Path
+    directory: Path  # the run's directory (an lm-eval run: its samples file)
     summary: dict
     rows: list[dict]
+    metrics: tuple[Metric, ...] = ()  # what analyze measures (an evaluation run)
+    loss_label: str = ""  # what each row's ``loss`` is
 
 
 @dataclass
@@ -74,8 +78,12 @@ def read_run(directory: str | Path, what: str, row_fields: tuple[str, ...]) -> R
 
 
 def read_eval_run(directory: str | Path) -> Run:
+    """An ``evaluate`` run, with its task's metrics."""
     run = read_run(directory, "evaluate", ("loss",))
-    require(run.summary, "task", str, str(run.directory / SUMMARY))
+    task = require(run.summary, "task", str, str(run.directory / SUMMARY))
+    if task not in TASK_METRICS:
+        raise UserError(f"{run.directory / SUMMARY}: unknown task {task!r}")
+    run.metrics, run.loss_label = TASK_METRICS[task], LOSS_LABELS[task]
     return run
 
 

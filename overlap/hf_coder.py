@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.common.errors import UserError
+from overlap.coders import Coder
 from overlap.fast_fold import fold_texts, normalized_strings
-from overlap.units import Coder
 
 PREFIX = "hf:"
 TOKENIZER_FILE = "tokenizer.json"

@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contamkit.common.errors import UserError
-from contamkit.corpus.read import CorpusStats, iter_documents
+from contamkit.corpus.formats import iter_documents
+from contamkit.corpus.read import CorpusStats
 from overlap.bloom import _PAGE, _PREFIX, FORMAT_VERSION, MAGIC, BloomFilter, FilterParams
 from overlap.filters import open_filter
 from overlap.sharded import _digest

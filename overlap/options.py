@@ -86,6 +86,8 @@ class OverlapOptions:
                                       "the default)", flag="--buckets", parse=parse_percent_edges)
     force: bool = option(False, "replace an existing --out even if it is not an overlap run "
                          "folder")
+    resume: bool = option(False, "keep the benchmarks an interrupted run with the same inputs "
+                          "finished")
 
 
 @dataclass
@@ -110,6 +112,8 @@ class DecontamOptions:
                                     "not be read (that part is copied unsearched)")
     force: bool = option(False, "replace an existing output even if it is not a decontaminated "
                          "corpus")
+    resume: bool = option(False, "continue an interrupted run with the same corpus and options "
+                          "(the files it wrote are kept)")
     seed: int = 0
 
 

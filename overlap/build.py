@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +27,13 @@ from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
-from contamkit.corpus.read import (
-    CorpusStats,
-    Task,
-    corpus_files,
-    file_format,
-    line_start_after,
-    plan_tasks,
-)
+from contamkit.corpus.formats import corpus_files, file_format, plan_tasks
+from contamkit.corpus.read import CorpusStats, Task, line_start_after
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import is_filter
 from overlap.ngrams import Hashes
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
 from overlap.units import make_coder
 
@@ -51,33 +46,9 @@ SAMPLE_MARGIN = 1.1  # room above the count extrapolated from the sample
 MAX_REBUILDS = 2
 
 
-@dataclass
-class BuildOptions:
-    n: int = 8
-    unit: str = "words"
-    fpr: float = 1e-8
-    capacity: int | None = None
-    workers: int = 0  # 0: overlap.pipeline.default_workers()
-    seed: int = 0
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    # scale-out (contamkit/scale/README.md): read by contamkit.scale.route, which runs the
-    # spilled build (contamkit.scale.dask_build) when any of them is set
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    shards: int = 1  # power of two; 0: as few as --max-memory allows
-    max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
-    spill_dir: str | None = None  # default: beside the output
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
-    force: bool = False  # replace an existing output that is not a filter
-
-    def scaled(self) -> bool:
-        """Whether the spilled build must run: ``build_filter`` here refuses these options."""
-        return bool(self.scheduler or self.shards != 1 or self.max_memory)
-
-
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
     """The filter's parameters for ``capacity`` distinct n-grams with these options."""
-    return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
+    return FilterParams.sized(capacity, opts.fpr, layout=opts.layout, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
 
 
@@ -222,7 +193,9 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()
     workers = opts.workers or default_workers()
-    tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
+    coder = make_coder(opts.unit, opts.gpt2_vocab)  # fail early on a bad vocab
+    # the coder's own unit name (hf:DIR with DIR made absolute) and tokenizer identity
+    opts, tokenizer = replace(opts, unit=coder.unit), coder.tokenizer
     scan = CorpusStats()
     tasks = plan_tasks(corpus_files(corpus, scan), max(hashing_processes(workers), 1))
     spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)

@@ -2,7 +2,7 @@
 sharded or on a Dask cluster (this package). The one place that chooses, so both commands
 (and any library caller) choose alike; ``overlap/`` itself never imports this package.
 
->>> from overlap.build import BuildOptions
+>>> from overlap.options import BuildOptions
 >>> BuildOptions(shards=4).scaled(), BuildOptions().scaled()
 (True, False)
 """

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from contamkit.common.paths import REPO_ROOT
-from overlap.build import BuildOptions, build_filter
-from overlap.measure import OverlapOptions, run_overlap
+from overlap.build import build_filter
+from overlap.measure import run_overlap
+from overlap.options import BuildOptions, OverlapOptions
 
 TRAIN = ("the old lighthouse keeper climbed the spiral stairs every evening at dusk to light "
          "the great lamp for the fishing boats")

@@ -53,10 +53,11 @@ _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
 MAX_K = 255  # probes per n-gram: far beyond any rate asked (k = 27 at 1e-8)
+MAX_N = 1 << 16  # n-gram length: far beyond any used (13 for GPT-3); bounds what verify draws
 
 # What a header must hold (``contamkit.common.schema``); checked before any value is used.
 PARAMS_SCHEMA = {
-    "n": Field(int, *at_least(1)),
+    "n": Field(int, lambda v: 1 <= v <= MAX_N, f"between 1 and {MAX_N}"),
     "unit": Field(str),
     "normalizer": Field(str),
     "tokenizer": Field(str),

@@ -38,13 +38,14 @@ import numpy as np
 from contamkit.analysis import plots
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
-from contamkit.analysis.runs import Joined, join_runs, read_eval_run, read_overlap_run
+from contamkit.analysis.runs import Joined, join_runs, read_eval_run
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
 from contamkit.common.render import write_report
 from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS, measure_table
+from overlap.results import read_overlap_run
 
 FORMAT = "contamkit-contamination-sweep"
 VERSION = 1

@@ -156,6 +156,15 @@ def _popcount(bits: np.ndarray) -> int:
     return total
 
 
+def fill_figures(fill: float, params: FilterParams) -> dict:
+    """What a fill ratio says of a filter with ``params``: the distinct n-grams it holds
+    (Swamidass & Baldi), its false-positive rate now, and the bits it spends per n-gram."""
+    m, k = params.m, params.k
+    distinct = -m / k * math.log1p(-fill) if fill < 1 else math.inf
+    return {"fill_ratio": fill, "estimated_distinct": distinct, "estimated_fpr": fill**k,
+            "bits_per_element": m / distinct if distinct else math.inf}
+
+
 class BloomFilter:
     """Batch add/contains over (h1, h2) hash arrays from ``overlap.murmur``."""
 
@@ -185,30 +194,19 @@ class BloomFilter:
 
     def estimated_count(self) -> float:
         """Distinct n-grams estimated from the fill ratio (Swamidass & Baldi)."""
-        fill = self.fill_ratio()
-        if fill >= 1.0:
-            return math.inf
-        return -self.params.m / self.params.k * math.log1p(-fill)
+        return fill_figures(self.fill_ratio(), self.params)["estimated_distinct"]
 
     def estimated_fpr(self) -> float:
         """The false-positive rate this filter has now, from its fill ratio."""
-        return self.fill_ratio() ** self.params.k
-
-    def bits_per_element(self) -> float:
-        count = self.estimated_count()
-        return self.params.m / count if count else math.inf
+        return fill_figures(self.fill_ratio(), self.params)["estimated_fpr"]
 
     def stats(self) -> dict:
-        fill = self.fill_ratio()
-        count = -self.params.m / self.params.k * math.log1p(-fill) if fill < 1 else math.inf
-        return {
-            "fill_ratio": fill,
-            "estimated_distinct": count,
-            "inserted": self.inserted,
-            "estimated_fpr": fill**self.params.k,
-            "bits_per_element": self.params.m / count if count else math.inf,
-            "size_bytes": len(self.bits),
-        }
+        """Fill statistics from one pass over the bits (they may be gigabytes)."""
+        figures = fill_figures(self.fill_ratio(), self.params)
+        return {"fill_ratio": figures["fill_ratio"],
+                "estimated_distinct": figures["estimated_distinct"], "inserted": self.inserted,
+                "estimated_fpr": figures["estimated_fpr"],
+                "bits_per_element": figures["bits_per_element"], "size_bytes": len(self.bits)}
 
     # ------------------------------------------------------------------ union
     def union(self, other: BloomFilter) -> BloomFilter:

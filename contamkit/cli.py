@@ -16,7 +16,7 @@ import json
 import sys
 
 # the options dataclasses: imported here (not in run_ functions) because they declare options
-from contamkit.analysis.options import AnalysisOptions, EvalOptions
+from contamkit.analysis.options import AnalysisOptions, EvalOptions, SweepOptions
 from contamkit.common.errors import Terminated, UserError
 from contamkit.common.options import add_options, add_overrides, from_args, overrides_from_args
 from contamkit.common.parse import (
@@ -29,6 +29,7 @@ from contamkit.common.parse import (
 )
 from contamkit.common.processes import raise_on_sigterm
 from contamkit.common.progress import setup_logging
+from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 from overlap.options import BuildOptions, Convention, DecontamOptions, OverlapOptions
 from training.config import TrainConfig, parse_value
 
@@ -61,6 +62,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
     p.add_argument("--fpr", type=probability, default=1e-8,
                    help="target false-positive rate (default 1e-8)")
+    p.add_argument("--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT,
+                   help=f"filter layout (default {DEFAULT_LAYOUT})")
     p.add_argument("--workers", type=positive_int, default=1, help="worker cores (default 1)")
     p.add_argument("--max-memory", default="4GiB", type=parse_size,
                    help="memory per worker for a shard (default 4GiB)")
@@ -73,7 +76,8 @@ def run_plan(args: argparse.Namespace) -> None:
     from contamkit.scale.plan import calibrate, estimate, format_plan, plan_summary
 
     cal = calibrate(args.sample, args.n)
-    plan = estimate(args.corpus_bytes, args.fpr, args.workers, args.max_memory, cal)
+    plan = estimate(args.corpus_bytes, args.fpr, args.workers, args.max_memory, cal,
+                    layout=args.layout)
     print(json.dumps(plan_summary(plan, cal), indent=2) if args.json else format_plan(plan, cal))
 
 
@@ -357,45 +361,20 @@ def run_analyze(args: argparse.Namespace) -> None:
 
 
 def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
-    from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS
-
     p = sub.add_parser("contamination-sweep",
                        help="which contamination definition explains the score gain (EPG)")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (as for analyze)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--measures", default=",".join(MEASURES),
-                   help=f"comma-separated, from: {', '.join(MEASURES)} (default: all)")
-    p.add_argument("--min-run", default=str(DEFAULT_MIN_RUN),
-                   help="L of token_contamination, comma-separated for several "
-                   f"(default {DEFAULT_MIN_RUN}, as Llama 2)")
-    p.add_argument("--part", choices=PARTS, default="all",
-                   help="count matches over the whole example, only its scored part (e.g. "
-                   "LAMBADA's target word) or only its context (default all)")
-    p.add_argument("--metric", help="metric to score (default: the task's headline; "
-                   "loss_bits: the mean per-example loss)")
-    p.add_argument("--thresholds", type=positive_int, default=8, help="grid points per measure")
-    p.add_argument("--bootstrap", type=count, default=1000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=count, default=2000,
-                   help="permutation-test relabellings (default 2000; Holm over m cells needs "
-                   "more than m / alpha)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    p.add_argument("--seed", type=int, default=0, help="random seed of resampling and halves")
+    add_options(p, SweepOptions)
     p.set_defaults(func=run_contamination_sweep)
 
 
 def run_contamination_sweep(args: argparse.Namespace) -> None:
-    from contamkit.analysis.sweep import SweepOptions, sweep
+    from contamkit.analysis.sweep import sweep
 
-    try:
-        min_runs = tuple(int(x) for x in args.min_run.split(",") if x.strip())
-    except ValueError:
-        raise UserError(f"--min-run {args.min_run!r}: not comma-separated integers") from None
-    opts = SweepOptions(measures=tuple(parse_list(args.measures)), min_runs=min_runs,
-                        part=args.part, metric=args.metric, thresholds=args.thresholds,
-                        n_boot=args.bootstrap, n_perm=args.permutations, alpha=args.alpha,
-                        seed=args.seed)
-    sweep(args.overlap, args.eval, args.out, opts)
+    sweep(args.overlap, args.eval, args.out, from_args(SweepOptions, args))
 
 
 def add_underfit(sub: argparse._SubParsersAction) -> None:

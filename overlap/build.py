@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ MAX_REBUILDS = 2
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
     """The filter's parameters for ``capacity`` distinct n-grams with these options."""
-    return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
+    return FilterParams.sized(capacity, opts.fpr, layout=opts.layout, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
 
 
@@ -193,7 +193,9 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()
     workers = opts.workers or default_workers()
-    tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
+    coder = make_coder(opts.unit, opts.gpt2_vocab)  # fail early on a bad vocab
+    # the coder's own unit name (hf:DIR with DIR made absolute) and tokenizer identity
+    opts, tokenizer = replace(opts, unit=coder.unit), coder.tokenizer
     scan = CorpusStats()
     tasks = plan_tasks(corpus_files(corpus, scan), max(hashing_processes(workers), 1))
     spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)

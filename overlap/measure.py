@@ -8,6 +8,8 @@ of all of them is rendered into the output directory at the end.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -46,19 +48,31 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
     inputs = [filter_path] + ([opts.bench_path] if opts.bench_path else [])
     check_output(out, inputs, kind="overlap run folder", directory=True, own=is_run_folder,
-                 force=opts.force)
+                 force=opts.force, resume=opts.resume)
     for name in names:  # so does a template for a benchmark that takes none
         configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
-    with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
+    key = _resume_key(names, filter_path, opts)
+    with staged_dir(out, key, opts.resume) as tmp:  # complete, or the previous one stays
         summaries = _measure_all(names, bloom, coder, filter_path, tmp, opts, measure)
         write_report(tmp, Path(out).name or str(out))
     for summary in summaries:
         log.info(format_summary(summary, Path(out) / summary.pop("_where")))
     return summaries
+
+
+def _resume_key(names: list[str], filter_path: str | Path, opts: OverlapOptions) -> str:
+    """What a resumed run must share with the interrupted one: benchmarks, filter (name, size,
+    time) and every option that changes the results."""
+    stat = Path(filter_path).stat()
+    options = {k: v for k, v in asdict(opts).items()
+               if k not in ("force", "resume", "scheduler", "connect_timeout")}
+    text = json.dumps([names, str(Path(filter_path).resolve()), stat.st_size, stat.st_mtime_ns,
+                       options], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def is_run_folder(path: Path) -> bool:
@@ -71,6 +85,11 @@ def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_path: str | P
                  opts: OverlapOptions, measure: Callable) -> list[dict]:
     summaries = []
     for name in names:
+        run_dir = out / name if len(names) > 1 else out
+        if len(names) > 1 and (run_dir / "summary.json").is_file():  # --resume: done before
+            summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
+            summaries.append({**summary, "_where": name})
+            continue
         examples = load_benchmark(name, opts.split, opts.bench_path,
                                   text_template=opts.text_template, id_field=opts.id_field)
         texts = [e.text for e in examples]
@@ -98,7 +117,6 @@ def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_path: str | P
             "filter": {"path": str(filter_path), "params": asdict(bloom.params),
                        "estimated_fpr": bloom.stats()["estimated_fpr"]},
         }
-        run_dir = out / name if len(names) > 1 else out
         write_run(run_dir, results, summary)
         summaries.append({**summary, "_where": run_dir.relative_to(out).as_posix()})
     return summaries

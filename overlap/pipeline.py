@@ -19,7 +19,7 @@ from typing import Any
 
 from contamkit.common import faults
 from contamkit.common.errors import UserError
-from contamkit.common.processes import worker_setup
+from contamkit.common.processes import sigint_blocked, worker_setup
 from contamkit.common.progress import progress
 from contamkit.corpus.formats import read_task
 from contamkit.corpus.read import CorpusStats, Document, Task, split_long
@@ -158,8 +158,9 @@ class HashRun:
             tasks.put(None)
         procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results, os.getpid()),
                              daemon=True) for _ in range(self.processes)]
-        for p in procs:
-            p.start()
+        with sigint_blocked():  # no worker may see a Ctrl-C before it ignores it
+            for p in procs:
+                p.start()
         running, done = len(procs), 0
         try:
             while running:

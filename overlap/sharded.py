@@ -230,6 +230,6 @@ class ShardedFilter:
         return combined_stats([s.stats() for s in self.shards], [s.params for s in self.shards])
 
     def header(self) -> dict:
-        return {"layout": "sharded", "format_version": self.manifest["version"],
+        return {"storage": "sharded", "format_version": self.manifest["version"],
                 "shards": len(self.shards), "params": self.manifest["params"],
                 "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}

@@ -39,6 +39,18 @@ def _gpt2(arg: str, vocab: str | None) -> Coder:
     return gpt2_coder(vocab)
 
 
+def _hf(arg: str, vocab: str | None) -> Coder:
+    from overlap.hf_coder import hf_coder
+
+    return hf_coder(arg)
+
+
+def _hf_vocab_size(arg: str) -> int:
+    from overlap.hf_coder import hf_coder
+
+    return hf_coder(arg).vocab_size
+
+
 def _gpt2_vocab_size() -> int:
     from model.tokenizer import GPT2_VOCAB  # tiktoken and tokenizers load only for gpt2
 
@@ -72,6 +84,8 @@ UNITS: dict[str, Unit] = {u.name: u for u in (
     Unit("words", "normalized words (64-bit hashes)", _words, lambda arg: 2**64),
     Unit("gpt2", "GPT-2 BPE tokens of the normalized text", _gpt2,
          lambda arg: _gpt2_vocab_size()),
+    Unit("hf:", "tokens of DIR/tokenizer.json (a Hugging Face tokenizer, overlap.hf_coder)",
+         _hf, _hf_vocab_size),
 )}
 
 
@@ -109,6 +123,13 @@ def make_coder(unit: str, gpt2_vocab: str | Path | None = None) -> Coder:
     """The coder of a unit name (``words``, ``gpt2``, or a prefix entry's ``prefix:ARG``)."""
     entry, arg = find_unit(unit)
     return entry.coder(arg, None if gpt2_vocab is None else str(gpt2_vocab))
+
+
+def same_unit(a: str, b: str) -> bool:
+    """Whether two unit names are one unit: those of one prefix entry (``hf:DIR``) are told
+    apart by their tokenizer's identity, not by their argument (where its file lies)."""
+    entry = find_unit(a)[0]
+    return a == b or (entry.prefix and b.startswith(entry.name))
 
 
 def code_range(unit: str) -> int:

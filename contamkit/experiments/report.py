@@ -155,11 +155,13 @@ def _auc_rows(inp: Inputs, model: str, measure: str, values: np.ndarray,
     return out
 
 
-def contamination_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
+def contamination_table(inp: Inputs) -> list[dict]:
     """Every contamination measure of ``overlap.contamination`` against the truth: ROC AUC for
     injected vs held out, the share of each group it flags (value > 0), and per model the EPG
     (score on all minus score on the examples it leaves clean; the loss in bits, since the
-    headline metric can sit at its floor) beside the EPG of the true injected/held-out split."""
+    headline metric can sit at its floor) beside the EPG of the true injected/held-out split.
+    Every row resamples with the same seed, so measures that flag the same examples get the
+    same intervals."""
     a = inp.cfg.analysis
     rows = [inp.overlap[i] for i in inp.ids]
     values = contamination.measure_table(
@@ -174,6 +176,7 @@ def contamination_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
     for label, v in values.items():
         ok = np.isfinite(v)
         flagged = np.nan_to_num(v, nan=-np.inf) > 0
+        rng = np.random.default_rng(a.seed)
         row = {"measure": label, **_prefixed("auc", auc_interval(
                    v[ok & injected], v[ok & ~injected], a.n_boot, rng)),
                "flagged_injected": float(flagged[injected].mean()),
@@ -276,7 +279,7 @@ def write_results(cfg: ExperimentConfig, paths: ExperimentLayout, examples: list
         "detector": detector_table(inp),
         "gap": gap_table(inp, rng),
         "auc": auc_table(inp, rng),
-        "contamination": contamination_table(inp, rng),
+        "contamination": contamination_table(inp),
         "extraction": extraction_table(inp),
         "exposures": exposure_table(inp, exposure),
     }

@@ -262,6 +262,11 @@ def read_header(path: Path) -> tuple[dict, int]:
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply
         raise UserError(f"{path}: filter header is not valid JSON") from None
     validate(header, HEADER_SCHEMA, f"{path}: filter header")
+    params = header["params"]
+    check = getattr(LAYOUTS[params.get("layout", DEFAULT_LAYOUT)].impl(), "invalid", None)
+    why = check(params["m"], params["k"]) if check else None
+    if why:
+        raise UserError(f"{path}: filter header: {why} (layout {params.get('layout')})")
     shard = header.get("shard")
     if shard and shard["index"] >= shard["count"]:
         raise UserError(f"{path}: filter header: shard.index {shard['index']} is not below "

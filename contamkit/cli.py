@@ -364,7 +364,8 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("contamination-sweep",
                        help="which contamination definition explains the score gain (EPG)")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (as for analyze)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, SweepOptions)
     p.set_defaults(func=run_contamination_sweep)
@@ -472,7 +473,7 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:

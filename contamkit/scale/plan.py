@@ -3,11 +3,11 @@
 Everything is extrapolated from a calibration run on a real sample, on one core of this machine:
 n-grams per byte and distinct n-grams from the sample (with the growth exponent β of distinct
 against all n-grams, fitted over prefixes of the sample), and the single-core throughput of each
-phase of the spilled build (``scale.dask_build``). The filter size then follows from the Bloom
-arithmetic of the chosen layout (``overlap.layouts``: at 1e-8, 44.06 bits per element blocked,
-38.34 classic, PAPER.md). A small sample cannot see the duplication
-of a large corpus (repeated boilerplate, near-duplicate pages), so the distinct estimate is an
-upper bound, which is the safe side for sizing; scale/README.md compares it with real builds.
+phase of the spilled build (``contamkit.scale.dask_build``). The filter size then follows from the
+Bloom arithmetic of the chosen layout (``overlap.layouts``: at 1e-8, 44.06 bits per element blocked,
+38.34 classic, PAPER.md). A small sample cannot see the duplication of a large corpus (repeated
+boilerplate, near-duplicate pages), so the distinct estimate is an upper bound, which is the safe
+side for sizing; contamkit/scale/README.md compares it with real builds.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from contamkit.common.errors import UserError
+from contamkit.common.invocation import record
 from contamkit.common.progress import setup_logging
 
 # ---------------------------------------------------------------------------------- overlap
@@ -89,10 +91,10 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> None:
-    from overlap.filters import filter_info
+    from overlap.filters import filter_info, format_info
 
     info = filter_info(args.filter)
-    print(json.dumps(info, indent=2) if args.json else format_mapping(info))
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
 
 
 def add_verify(sub: argparse._SubParsersAction) -> None:
@@ -100,6 +102,8 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("filter")
     p.add_argument("--probes", type=int, default=1_000_000, help="random probes (default 1e6)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probes")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence of the verdict and the bounds (default 0.95)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_verify)
 
@@ -108,20 +112,10 @@ def run_verify(args: argparse.Namespace) -> None:
     from overlap.filters import open_filter
     from overlap.verify import verify_filter
 
-    result = verify_filter(open_filter(args.filter), args.probes, args.seed)
+    result = verify_filter(open_filter(args.filter), args.probes, args.seed, args.confidence)
+    from contamkit.common.render import format_mapping
+
     print(json.dumps(result, indent=2) if args.json else format_mapping(result))
-
-
-def format_mapping(mapping: dict, indent: str = "") -> str:
-    """Aligned ``key: value`` lines (nested mappings indented) for terminal output."""
-    lines = []
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            lines += [f"{indent}{key}:", format_mapping(value, indent + "  ")]
-        else:
-            text = f"{value:.6g}" if isinstance(value, float) else str(value)
-            lines.append(f"{indent}{key + ':':<20} {text}")
-    return "\n".join(lines)
 
 
 def _bench_list(text: str) -> list[str]:
@@ -148,7 +142,7 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-    from overlap import bench_overlap
+    from overlap import measure as bench_overlap
     from overlap.per_example import parse_edges
 
     opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
@@ -186,10 +180,9 @@ def add_table6(sub: argparse._SubParsersAction) -> None:
 
 
 def run_table6(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from contamkit.common.atomic import write_json
     from contamkit.common.paths import shared_data_dir
+    from overlap.report import write_report
     from overlap.table6 import Convention, format_table6, table6
 
     conv = Convention(n=args.n, unit=args.unit, granularity=args.granularity, unk=args.unk,
@@ -198,6 +191,7 @@ def run_table6(args: argparse.Namespace) -> None:
                     args.gpt2_vocab, args.all_conventions)
     write_json(Path(args.out) / "table6.json", result)
     print(format_table6(result))
+    print(f"report: {write_report(args.out)[1]}")
 
 
 def add_decontaminate(sub: argparse._SubParsersAction) -> None:
@@ -510,7 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    record([Path(sys.argv[0]).name if argv is None else parser.prog,
+            *(sys.argv[1:] if argv is None else argv)])
     setup_logging(args.verbose)
     try:
         args.func(args)

@@ -18,7 +18,8 @@ File format (version 2), all little-endian::
     4 bytes   format version
     4 bytes   length L of the JSON header
     4 bytes   CRC-32 of the JSON header
-    L bytes   JSON header: parameters, inserted count, bits checksum (xxh3-128)
+    L bytes   JSON header: parameters, inserted count, bits checksum (xxh3-128), and
+              optionally "provenance": what the filter was built from (overlap.provenance)
     padding   to the next multiple of 4096, so the bits can be memory-mapped page-aligned
     ceil(m/8) bytes of bits, bit g stored as byte g >> 3, bit g & 7
 
@@ -135,8 +136,10 @@ def _popcount(bits: np.ndarray) -> int:
 class BloomFilter:
     """Batch add/contains over (h1, h2) hash arrays from ``overlap.murmur``."""
 
-    def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0):
+    def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0,
+                 provenance: dict | None = None):
         self.params = params
+        self.provenance = provenance  # the corpus it was built from (overlap.provenance)
         nbytes = (params.m + 7) // 8
         self.bits = np.zeros(nbytes, dtype=np.uint8) if bits is None else bits
         if len(self.bits) != nbytes:
@@ -200,11 +203,14 @@ class BloomFilter:
 
     # ------------------------------------------------------------------ persistence
     def header(self) -> dict:
-        return {
+        header = {
             "params": asdict(self.params),
             "inserted": self.inserted,
             "bits_checksum": "xxh3_128:" + _checksum(self.bits),
         }
+        if self.provenance is not None:
+            header["provenance"] = self.provenance
+        return header
 
     def save(self, path: str | Path) -> None:
         """Write atomically: the file at ``path`` is either the old one or this complete one."""
@@ -233,7 +239,7 @@ class BloomFilter:
         bits = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(nbytes,))
         if verify and "xxh3_128:" + _checksum(bits) != header["bits_checksum"]:
             raise UserError(f"{path}: checksum mismatch: the filter's bits are corrupt")
-        return cls(params, bits, header["inserted"])
+        return cls(params, bits, header["inserted"], header.get("provenance"))
 
 
 def read_header(path: Path) -> tuple[dict, int]:

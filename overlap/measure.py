@@ -1,8 +1,8 @@
 """``overlap``: benchmarks against a filter, with per-example results, summary, CSV and plots.
 
-One benchmark writes its files straight into the output directory; several write one
-sub-directory each (named after the benchmark). A report (``report.md`` / ``report.html``)
-of all of them is rendered into the output directory at the end.
+Every benchmark writes one sub-directory (named after it) and the run's summary, chart and
+report go into the output directory (the layout is ``overlap.runs``'s), whatever the number of
+benchmarks.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.benchmarks import get_benchmark, load_benchmark
+from contamkit.benchmarks.custom import BENCHMARK as CUSTOM
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.progress import log
@@ -23,6 +24,7 @@ from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.per_example import DEFAULT_EDGES, ExampleOverlap, measure_texts, summarize
 from overlap.report import write_report
+from overlap.runs import EXAMPLES, RUN_FORMAT, RUN_VERSION, SUMMARY
 from overlap.spans import SpanCoder
 
 CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
@@ -42,8 +44,9 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
                 opts: OverlapOptions, measure: Callable = measure_texts) -> list[dict]:
     """Measure each benchmark's split against the filter; returns the summaries written.
 
-    ``measure`` has ``measure_texts``'s signature; ``scale.dask_overlap`` passes one that runs
-    on a Dask cluster.
+    Writes the layout of ``overlap.runs``: OUT/<bench>/ per benchmark, then the run's
+    summary.json, cross-benchmark chart and report in OUT. ``measure`` has ``measure_texts``'s
+    signature; ``scale.dask_overlap`` passes one that runs on a Dask cluster.
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
     bloom = open_filter(filter_path)
@@ -51,6 +54,9 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
     out = Path(out)
+    fpr = bloom.stats()["estimated_fpr"]
+    filter_info = {"path": str(filter_path), "params": asdict(bloom.params),
+                   "estimated_fpr": fpr, "provenance": bloom.provenance}
     summaries = []
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path)
@@ -58,49 +64,103 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
                           desc=name)
         summary = {
             "bench": name,
+            "bench_label": bench_label(name, opts.bench_path),
             "split": canonical_split(opts.split),
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
             "normalizer": NORMALIZER_VERSION,
             **summarize(results, opts.edges),
-            "filter": {"path": str(filter_path), "params": asdict(bloom.params),
-                       "estimated_fpr": bloom.stats()["estimated_fpr"]},
+            **false_positive_expectation(results, fpr),
+            "filter": filter_info,
         }
-        run_dir = out / name if len(names) > 1 else out
-        write_run(run_dir, results, summary)
-        log.info(format_summary(summary, run_dir))
+        write_bench(out / name, results, [e.text for e in examples], summary)
+        log.info(format_summary(summary, out / name))
         summaries.append(summary)
+    write_run(out, summaries, filter_info)
     write_report(out)
     return summaries
 
 
-def write_run(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> None:
-    """examples.jsonl, examples.csv, the plots, and summary.json (last: it marks a whole run)."""
-    write_jsonl(run_dir / "examples.jsonl", (r.row() for r in results))
-    with atomic_open(run_dir / "examples.csv", "w", encoding="utf-8", newline="") as f:
+def bench_label(name: str, bench_path: str | None) -> str:
+    """How titles name a benchmark: a user's own file by its file name."""
+    if name == CUSTOM.name and bench_path:
+        return Path(bench_path).name
+    return name
+
+
+def filter_label(filter_info: dict) -> str:
+    """How titles name a filter: its file, and the corpus folder it was built from."""
+    prov = filter_info.get("provenance")
+    corpus = f" (corpus {Path(prov['corpus']).name})" if prov else ""
+    return Path(filter_info["path"]).name + corpus
+
+
+def false_positive_expectation(results: Sequence[ExampleOverlap], fpr: float) -> dict:
+    """What false positives alone would find: n-grams × FPR, and examples with at least one
+    false-positive n-gram, sum over examples of 1 - (1 - FPR)^n-grams."""
+    ngrams = np.array([r.ngrams for r in results], dtype=float)
+    return {"expected_false_positive_ngrams": float(ngrams.sum() * fpr),
+            "expected_false_positive_examples": float(-np.expm1(ngrams * np.log1p(-fpr)).sum())}
+
+
+def write_bench(bench_dir: Path, results: Sequence[ExampleOverlap], texts: Sequence[str],
+                summary: dict) -> None:
+    """examples.jsonl (each row with the example's text, for the report), examples.csv, the
+    plots, and summary.json (last: it marks a whole run)."""
+    write_jsonl(bench_dir / EXAMPLES,
+                ({**r.row(), "text": t} for r, t in zip(results, texts, strict=True)))
+    with atomic_open(bench_dir / "examples.csv", "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for r in results:
             row = r.row()
             row["spans"] = " ".join(f"{s}-{e}" for s, e in r.spans)
             writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
-    summary["plots"] = write_plots(run_dir, results, summary)
-    write_json(run_dir / "summary.json", summary)
+    summary["plots"] = write_plots(bench_dir, results, summary)
+    write_json(bench_dir / SUMMARY, summary)
 
 
-def write_plots(run_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+def plot_title(s: dict) -> str:
+    return (f"{s['bench_label']} {s['split']} vs {filter_label(s['filter'])}\n"
+            f"{s['n']}-grams of {s['unit']}, {s['tested']:,} tested examples")
+
+
+def write_plots(bench_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
     pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
-    title = (f"{summary['bench']} {summary['split']}: {summary['n']}-gram overlap "
-             f"({summary['tested']} tested examples)")
+    title = plot_title(summary)
     b = summary["buckets"]
     paths = [
-        plots.histogram(pcts, title, run_dir / "overlap_hist.png"),
-        plots.cdf(pcts, title, run_dir / "overlap_cdf.png"),
-        plots.buckets([x["bucket"] for x in b], [x["share_pct"] or 0.0 for x in b],
-                      [x["examples"] for x in b], title, run_dir / "overlap_buckets.png"),
+        plots.bucket_bars([x["bucket"] for x in b], [x["examples"] for x in b], title,
+                          bench_dir / "overlap_buckets.png"),
+        plots.overlap_spread(pcts, title, bench_dir / "overlap_spread.png"),
     ]
     return [p.name for p in paths]
+
+
+def run_row(s: dict) -> dict:
+    """One benchmark's line of the run summary."""
+    keys = ("bench", "bench_label", "split", "examples", "tested", "too_short",
+            "examples_with_any_overlap", "ngrams", "ngrams_found", "overlap_pct",
+            "mean_example_overlap_pct", "expected_false_positive_ngrams",
+            "expected_false_positive_examples")
+    return {k: s[k] for k in keys}
+
+
+def write_run(out: Path, summaries: list[dict], filter_info: dict) -> None:
+    """OUT/summary.json and the cross-benchmark chart of the run."""
+    rows = [run_row(s) for s in summaries]
+    title = (f"Examples with any {summaries[0]['n']}-gram in {filter_label(filter_info)}"
+             if summaries else "")
+    chart = plots.contamination_by_bench(
+        [{"label": f"{r['bench_label']} {r['split']}", "tested": r["tested"],
+          "with_overlap": r["examples_with_any_overlap"],
+          "expected_false_positive_examples": r["expected_false_positive_examples"]}
+         for r in rows], title, out / "contamination.png")
+    write_json(out / SUMMARY, {"format": RUN_FORMAT, "version": RUN_VERSION,
+                               "benches": [s["bench"] for s in summaries],
+                               "filter": filter_info, "benchmarks": rows,
+                               "plots": [chart.name]})
 
 
 def format_summary(s: dict, where: Path) -> str:
@@ -108,6 +168,7 @@ def format_summary(s: dict, where: Path) -> str:
     mean = "n/a" if s["mean_example_overlap_pct"] is None else \
         f"{s['mean_example_overlap_pct']:.3f} %"
     return (f"{s['bench']} {s['split']}: {s['examples']} examples ({s['too_short']} too short "
-            f"to test), {s['ngrams_found']} of {s['ngrams']} {s['n']}-grams found ({pct}), "
+            f"to test), {s['ngrams_found']} of {s['ngrams']} {s['n']}-grams found ({pct}; "
+            f"{s['expected_false_positive_ngrams']:.2g} expected from false positives), "
             f"mean per example {mean}, {s['examples_with_any_overlap']} with any overlap "
             f"-> {where}")

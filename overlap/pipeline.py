@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contamkit.common.errors import UserError
-from contamkit.common.progress import progress
+from contamkit.common.progress import log, progress
 from contamkit.corpus.read import CorpusStats, Task, read_task
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
@@ -54,6 +54,13 @@ def hashing_processes(workers: int) -> int:
 
 def task_bytes(task: Task) -> int:
     return (task.end - task.start) if task.end >= 0 else Path(task.path).stat().st_size
+
+
+def log_task(desc: str, task: Task, elapsed: float) -> None:
+    """A debug line (``-v``) per finished file or byte range, with its size and the time."""
+    where = "" if task.start == 0 and task.end < 0 else f" bytes {task.start:,}-{task.end:,}"
+    log.debug("%s: %s%s done (%.2f MB), %.1f s after the start", desc, task.path, where,
+              task_bytes(task) / 1e6, elapsed)
 
 
 def hash_task(task: Task, stream: NgramStream, text_field: str,
@@ -110,6 +117,7 @@ class HashRun:
                 else:  # a finished task
                     bar.update(task_bytes(item))
                     self._reported = self.stats.report_new(self._reported)
+                    log_task(self.desc, item, bar.format_dict["elapsed"])
 
     def _serial(self) -> Iterator[Hashes | Task]:
         stream = ngram_stream(self.spec, threads=1 if self.workers == 1 else 3)

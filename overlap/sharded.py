@@ -102,11 +102,14 @@ def _digest(body: dict) -> str:
     return "xxh3_128:" + xxhash.xxh3_128_hexdigest(json.dumps(body, sort_keys=True).encode())
 
 
-def write_manifest(out: Path, entries: list[dict]) -> None:
-    """Tie shard files together; ``entries`` are their headers plus their file names."""
+def write_manifest(out: Path, entries: list[dict], provenance: dict | None = None) -> None:
+    """Tie shard files together; ``entries`` are their headers plus their file names,
+    ``provenance`` the corpus record (``overlap.provenance``)."""
     params = logical_params([FilterParams(**e["params"]) for e in entries])
     body = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "params": asdict(params),
             "routing": "top log2(shards) bits of h1", "shards": entries}
+    if provenance is not None:
+        body["provenance"] = provenance
     write_text(out, json.dumps({**body, "checksum": _digest(body)}, indent=1) + "\n")
 
 
@@ -154,6 +157,7 @@ class ShardedFilter:
         self.path, self.manifest, self.shards = path, manifest, shards
         self.params = FilterParams(**manifest["params"])
         self.inserted = sum(s.inserted for s in shards)
+        self.provenance = manifest.get("provenance")
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = True) -> ShardedFilter:
@@ -184,6 +188,9 @@ class ShardedFilter:
         return combined_stats([s.stats() for s in self.shards], [s.params for s in self.shards])
 
     def header(self) -> dict:
-        return {"layout": "sharded", "format_version": self.manifest["version"],
-                "shards": len(self.shards), "params": self.manifest["params"],
-                "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}
+        header = {"layout": "sharded", "format_version": self.manifest["version"],
+                  "shards": len(self.shards), "params": self.manifest["params"],
+                  "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}
+        if self.provenance is not None:
+            header["provenance"] = self.provenance
+        return header

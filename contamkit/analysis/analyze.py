@@ -22,6 +22,7 @@ from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_gr
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
+from overlap.runs import bench_dir
 
 FORMAT = "contamkit-analysis"
 VERSION = 1
@@ -57,14 +58,17 @@ def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     """Join the runs, compute every figure, write the outputs; return the summary."""
     opts = opts or AnalysisOptions()
     opts.check()
-    evaluation, overlap = read_eval_run(eval_dir), read_overlap_run(overlap_dir)
+    evaluation = read_eval_run(eval_dir)
+    overlap = read_overlap_run(bench_dir(Path(overlap_dir), evaluation.summary["bench"]))
     joined = join_runs(evaluation, overlap)
     summary = shift_summary(evaluation, overlap, joined, opts)
     out = Path(out_dir)
     write_json(out / "summary.json", summary)
     write_text(out / "shift.csv", shift_csv(summary))
     write_text(out / "examples.csv", examples_csv(joined, evaluation.summary["task"]))
-    title = f"{summary['bench']} {summary['split']}"
+    filter_name = Path(summary["overlap_filter"].get("path", "?")).name
+    title = (f"{summary['bench_label']} {summary['split']}, model "
+             f"{Path(str(summary['model'])).name}, filter {filter_name}")
     plots.plot_buckets(summary["metrics"], title, summary["overlap_label"], out / "buckets.png")
     fraction, loss = loss_points(joined)
     plots.plot_loss_scatter(fraction, loss, summary["regression"], summary["regression"]["loss"],
@@ -108,6 +112,7 @@ def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisO
         "format": FORMAT,
         "version": VERSION,
         "bench": evaluation.summary["bench"],
+        "bench_label": ov.get("bench_label", evaluation.summary["bench"]),
         "split": evaluation.summary["split"],
         "task": task,
         "eval_run": str(evaluation.directory.resolve()),

@@ -118,7 +118,7 @@ def measure_overlap(p: Layout, opts: DemoOptions) -> dict:
     build_filter(p.corpus, p.filter, BuildOptions(n=opts.n, workers=opts.workers))
     [summary] = run_overlap([BENCH], p.filter, p.overlap,
                             OverlapOptions(bench_path=str(p.benchmark), n=opts.n))
-    found = {r["id"]: r["found"] for r in _jsonl(p.overlap / "examples.jsonl")}
+    found = {r["id"]: r["found"] for r in _jsonl(p.overlap / BENCH / "examples.jsonl")}
     is_in = truth(p)
     flagged = {i: found[i] > 0 for i in is_in}
     inside = [flagged[i] for i, t in is_in.items() if t]
@@ -179,7 +179,7 @@ def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
     ids = list(is_in)
     texts = [r["text"] for r in split.benchmark]
     rows = score_texts(model, tok, ids, texts, opts.min_k)
-    overlap = {r["id"]: r for r in _jsonl(p.overlap / "examples.jsonl")}
+    overlap = {r["id"]: r for r in _jsonl(p.overlap / BENCH / "examples.jsonl")}
     for row in rows:
         o = overlap[row["id"]]
         row["ngram_overlap"] = o["found"] / o["ngrams"] if o["ngrams"] else 0.0

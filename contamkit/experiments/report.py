@@ -24,6 +24,7 @@ from contamkit.experiments import plots
 from contamkit.experiments.config import ExperimentConfig
 from contamkit.experiments.detectors import membership_score, roc_curve, separation
 from contamkit.experiments.runner import VARIANTS, Example, Layout
+from overlap.runs import EXAMPLES, bench_dir
 
 MODEL_MEASURES = ("loss", "min_k", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
@@ -52,7 +53,7 @@ class Inputs:
         self.measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or cfg.reference]
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
-        self.overlap = _jsonl(paths.overlap / "examples.jsonl")
+        self.overlap = _jsonl(bench_dir(paths.overlap, cfg.benchmark.name) / EXAMPLES)
         self.fraction = np.array([r["found"] / r["ngrams"] if r["ngrams"] else 0.0
                                   for r in (self.overlap[i] for i in self.ids)])
         self.evals = {(m, v): _jsonl(paths.eval(m, v) / "examples.jsonl")

@@ -46,8 +46,10 @@ from overlap.build import (
     exact_capacity,
     filter_params,
     format_summary,
+    read_stats,
 )
 from overlap.pipeline import HashSpec, task_bytes
+from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.sharded import combined_stats, logical_params, prefix_bits, shard_name, write_manifest
 from overlap.units import make_coder
 
@@ -189,7 +191,7 @@ def _shard_count(opts: BuildOptions, distinct: np.ndarray | None, partitions: in
 
 
 def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult,
-                capacities: list[int]) -> list[ShardJob]:
+                capacities: list[int], provenance: dict | None) -> list[ShardJob]:
     count = len(capacities)
     width = len(mapped.occurrences) // count
     jobs = []
@@ -198,7 +200,7 @@ def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult
         first, stop = s * width, (s + 1) * width
         jobs.append(ShardJob(s, count, first, stop, filter_params(opts, capacity, tokenizer),
                              int(mapped.occurrences[first:stop].sum()),
-                             str(out.parent / f".{name}.partial")))
+                             str(out.parent / f".{name}.partial"), provenance))
     return jobs
 
 
@@ -222,7 +224,7 @@ def _publish(out: Path, jobs: list[ShardJob], results: list[dict]) -> None:
         os.replace(job.path, out.parent / _final_name(job))
     if len(jobs) > 1:
         write_manifest(out, [{"file": _final_name(j), **r["header"]}
-                             for j, r in zip(jobs, results, strict=True)])
+                             for j, r in zip(jobs, results, strict=True)], jobs[0].provenance)
     for stale in out.parent.glob(f"{glob.escape(out.name)}.shard-*-of-*"):
         if stale.name not in names:
             stale.unlink()
@@ -250,7 +252,7 @@ def _checked_build(ex, opts: BuildOptions, out: Path, tokenizer: str, mapped: Ma
                 stats["estimated_fpr"], opts.fpr)
     needed = [math.ceil(min(r["stats"]["estimated_distinct"], j.inserted) * 1.1)
               for j, r in zip(jobs, results, strict=True)]
-    jobs = _shard_jobs(opts, out, tokenizer, mapped, needed)
+    jobs = _shard_jobs(opts, out, tokenizer, mapped, needed, jobs[0].provenance)
     return jobs, _build_phase(ex, jobs, mapped.runs, partitions), 2
 
 
@@ -284,11 +286,16 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         clock = time.perf_counter()
         shards = _shard_count(opts, distinct, partitions, tokenizer,
                               _least_shards(opts, ex.slots))
-        jobs = _shard_jobs(opts, out, tokenizer, mapped, _capacities(opts, distinct, shards))
+        provenance, listed = corpus_provenance(corpus, files, read_stats(mapped.stats, scan),
+                                               out)
+        jobs = _shard_jobs(opts, out, tokenizer, mapped, _capacities(opts, distinct, shards),
+                           provenance)
         try:
             jobs, results, passes = _checked_build(ex, opts, out, tokenizer, mapped, jobs,
                                                    partitions)
+            write_sidecar(out, provenance, listed)
             _publish(out, jobs, results)
+            drop_old_sidecars(out, provenance)
         finally:
             _discard(jobs)
         timings["build_seconds"] = time.perf_counter() - clock

@@ -50,7 +50,8 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
 
 def run_build_filter(args: argparse.Namespace) -> None:
     from contamkit.scale.plan import parse_size
-    from overlap.build import BuildOptions, build_filter
+    from contamkit.scale.route import build_filter
+    from overlap.build import BuildOptions
 
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
                         workers=args.workers, seed=args.seed, text_field=args.text_field,
@@ -126,8 +127,13 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("overlap", help="per-example n-gram overlap of benchmarks with a filter")
     p.add_argument("--bench", required=True, help="benchmark(s), comma-separated: lambada,ptb")
     p.add_argument("--filter", required=True, help="filter file (from build-filter)")
-    p.add_argument("--split", default="test", help="benchmark split (default test)")
-    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
+    p.add_argument("--split", help="benchmark split (default: each benchmark's default, e.g. "
+                   "test; valid for hellaswag)")
+    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data); "
+                   "for --bench hf: the dataset's folder or comma-separated files")
+    p.add_argument("--text-template",
+                   help='--bench hf: the text checked, from fields, e.g. "{question} {answer}"')
+    p.add_argument("--id-field", help="--bench hf: the field holding each row's id")
     p.add_argument("--n", type=int, help="n-gram length (default: the filter's; must match it)")
     p.add_argument("--unit", choices=("words", "gpt2"),
                    help="n-gram unit (default: the filter's; must match it)")
@@ -142,21 +148,15 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
 
 
 def run_overlap(args: argparse.Namespace) -> None:
-    from overlap import measure as bench_overlap
+    from contamkit.scale.route import run_overlap
+    from overlap.measure import OverlapOptions
     from overlap.per_example import parse_edges
 
-    opts = bench_overlap.OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n,
-                                        unit=args.unit, gpt2_vocab=args.gpt2_vocab,
-                                        edges=parse_edges(args.buckets))
-    benches = _bench_list(args.bench)
-    if args.scheduler is None:
-        bench_overlap.run_overlap(benches, args.filter, args.out, opts)
-        return
-    from contamkit.scale.dask_overlap import distributed_measure
-
-    with distributed_measure(args.scheduler, args.filter, args.gpt2_vocab,
-                             args.connect_timeout) as measure:
-        bench_overlap.run_overlap(benches, args.filter, args.out, opts, measure)
+    opts = OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n, unit=args.unit,
+                          gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
+                          scheduler=args.scheduler, connect_timeout=args.connect_timeout,
+                          text_template=args.text_template, id_field=args.id_field)
+    run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:
@@ -403,6 +403,48 @@ def run_analyze(args: argparse.Namespace) -> None:
     analyze(args.overlap, args.eval, args.out, opts)
 
 
+def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
+    from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS
+
+    p = sub.add_parser("contamination-sweep",
+                       help="which contamination definition explains the score gain (EPG)")
+    p.add_argument("--overlap", required=True, help="directory written by `overlap`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--measures", default=",".join(MEASURES),
+                   help=f"comma-separated, from: {', '.join(MEASURES)} (default: all)")
+    p.add_argument("--min-run", default=str(DEFAULT_MIN_RUN),
+                   help="L of token_contamination, comma-separated for several "
+                   f"(default {DEFAULT_MIN_RUN}, as Llama 2)")
+    p.add_argument("--part", choices=PARTS, default="all",
+                   help="count matches over the whole example, only its scored part (e.g. "
+                   "LAMBADA's target word) or only its context (default all)")
+    p.add_argument("--metric", help="metric to score (default: the task's headline; "
+                   "loss_bits: the mean per-example loss)")
+    p.add_argument("--thresholds", type=int, default=8, help="grid points per measure")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=int, default=2000,
+                   help="permutation-test relabellings (default 2000; Holm over m cells needs "
+                   "more than m / alpha)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    p.add_argument("--seed", type=int, default=0, help="random seed of resampling and halves")
+    p.set_defaults(func=run_contamination_sweep)
+
+
+def run_contamination_sweep(args: argparse.Namespace) -> None:
+    from contamkit.analysis.sweep import SweepOptions, sweep
+
+    try:
+        min_runs = tuple(int(x) for x in args.min_run.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--min-run {args.min_run!r}: not comma-separated integers") from None
+    opts = SweepOptions(measures=tuple(_bench_list(args.measures)), min_runs=min_runs,
+                        part=args.part, metric=args.metric, thresholds=args.thresholds,
+                        n_boot=args.bootstrap, n_perm=args.permutations, alpha=args.alpha,
+                        seed=args.seed)
+    sweep(args.overlap, args.eval, args.out, opts)
+
+
 def add_underfit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("underfit", help="train vs held-out perplexity by model size (Figure 4)")
     p.add_argument("--models", required=True, help="comma-separated checkpoint directories")
@@ -488,6 +530,7 @@ COMMANDS = [
     add_fetch_bench,
     add_evaluate,
     add_analyze,
+    add_contamination_sweep,
     add_underfit,
     add_prepare,
     add_train,

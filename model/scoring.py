@@ -49,6 +49,33 @@ def token_logprobs(
     return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
 
 
+def token_logprob_moments(
+    model: GPT,
+    sequences: list[list[int]],
+    batch_size: int = 16,
+    device: str | torch.device | None = None,
+    stride: int | None = None,
+) -> list[np.ndarray]:
+    """Per sequence, a float32 array [len-1, 3]: log p(t_i | t_<i), and the mean mu and standard
+    deviation sigma of log p(v | t_<i) over the vocabulary under the model's own distribution
+    (mu = sum_v p log p, sigma^2 = sum_v p (log p)^2 - mu^2): what Min-K%++ normalizes by.
+    Windows as in ``token_logprobs``."""
+    block = model.config.block_size
+    stride = stride or block // 2
+    if not 0 < stride < block:
+        raise ValueError(f"stride {stride} must be in 1..{block - 1}")
+    windows, owner = [], []
+    for i, seq in enumerate(sequences):
+        for w in _sliding_windows(seq, block, stride):
+            windows.append(w)
+            owner.append(i)
+    scored = _score_windows(model, windows, batch_size, device, moments=True)
+    parts: list[list[np.ndarray]] = [[] for _ in sequences]
+    for i, (rows, _) in zip(owner, scored, strict=True):
+        parts[i].append(rows)
+    return [np.concatenate(p) if p else np.zeros((0, 3), np.float32) for p in parts]
+
+
 def continuation_scores(
     model: GPT,
     contexts: list[list[int]],
@@ -90,9 +117,11 @@ def _sliding_windows(seq: list[int], block: int, stride: int) -> list[tuple[list
 
 
 def _score_windows(
-    model: GPT, windows: list[tuple[list[int], int]], batch_size: int, device
+    model: GPT, windows: list[tuple[list[int], int]], batch_size: int, device,
+    moments: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per window: log-probs and greedy flags of tokens[first:], each given all before it."""
+    """Per window: log-probs (with ``moments``: [n, 3] rows of log-prob, mu, sigma) and greedy
+    flags of tokens[first:], each given all before it."""
     device = torch.device(device) if device else next(model.parameters()).device
     model.to(device)
     was_training = model.training
@@ -105,7 +134,7 @@ def _score_windows(
                                               unit="seq") as bar:
             for b in range(0, len(order), batch_size):
                 idx = order[b:b + batch_size]
-                batch = _score_batch(model, [windows[i] for i in idx], device)
+                batch = _score_batch(model, [windows[i] for i in idx], device, moments)
                 for i, r in zip(idx, batch, strict=True):
                     results[i] = r
                 bar.update(len(idx))
@@ -118,7 +147,7 @@ def _score_windows(
 
 
 def _score_batch(
-    model: GPT, windows: list[tuple[list[int], int]], device
+    model: GPT, windows: list[tuple[list[int], int]], device, moments: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     lengths = torch.tensor([len(t) for t, _ in windows])
     firsts = torch.tensor([f for _, f in windows])
@@ -137,10 +166,23 @@ def _score_batch(
     for c in range(0, h.size(0), rows):
         logits = model.lm_head(h[c:c + rows]).float()
         t = targets[c:c + rows, None]
-        logprobs.append((logits.gather(1, t) - logits.logsumexp(1, keepdim=True))[:, 0])
+        if moments:
+            logprobs.append(_with_moments(logits.log_softmax(1), t))
+        else:
+            logprobs.append((logits.gather(1, t) - logits.logsumexp(1, keepdim=True))[:, 0])
         greedy.append(logits.argmax(1) == t[:, 0])
     counts = keep.sum(1).tolist()
     lp_all = torch.cat(logprobs).cpu().numpy().astype(np.float32)
     greedy_all = torch.cat(greedy).cpu().numpy()
     splits = np.cumsum(counts)[:-1]
     return list(zip(np.split(lp_all, splits), np.split(greedy_all, splits), strict=True))
+
+
+def _with_moments(logp: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """[rows, 3]: the target's log-prob, and mu, sigma of log p under p (0 log 0 = 0; the
+    variance as sum p (log p - mu)^2, which does not cancel the way E[x^2] - mu^2 does)."""
+    p = logp.exp()
+    mu = torch.special.xlogy(p, p).sum(1)
+    spread = torch.where(p > 0, p * (logp - mu[:, None]).square(), torch.zeros_like(p))
+    sigma = spread.sum(1).sqrt()
+    return torch.stack([logp.gather(1, targets)[:, 0], mu, sigma], 1)

@@ -46,7 +46,8 @@ class BuildOptions:
     seed: int = 0
     text_field: str = "text"
     gpt2_vocab: str | None = None
-    # scale-out (scale/README.md): any of these runs the spilled build of scale.dask_build
+    # scale-out (contamkit/scale/README.md): read by contamkit.scale.route, which runs the
+    # spilled build (contamkit.scale.dask_build) when any of them is set
     scheduler: str | None = None  # Dask scheduler address, or local:N
     shards: int = 1  # power of two; 0: as few as --max-memory allows
     max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
@@ -54,6 +55,7 @@ class BuildOptions:
     connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
 
     def scaled(self) -> bool:
+        """Whether the spilled build must run: ``build_filter`` here refuses these options."""
         return bool(self.scheduler or self.shards != 1 or self.max_memory)
 
 
@@ -104,13 +106,15 @@ def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
-    """Build and save the filter of ``corpus``; returns the summary figures."""
+    """Build and save the filter of ``corpus`` in this process; returns the summary figures.
+
+    Sharded, spilled and Dask builds (``opts.scaled()``) run through
+    ``contamkit.scale.route.build_filter``, which calls this one otherwise.
+    """
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
     if opts.scaled():
-        from contamkit.scale.dask_build import build_scaled
-
-        return build_scaled(corpus, out, opts)
+        raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()
     workers = opts.workers or default_workers()
     tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab

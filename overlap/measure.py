@@ -16,13 +16,21 @@ import numpy as np
 
 from contamkit.benchmarks import get_benchmark, load_benchmark
 from contamkit.benchmarks.custom import BENCHMARK as CUSTOM
+from contamkit.benchmarks.load import configured_benchmark
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.progress import log
 from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.per_example import DEFAULT_EDGES, ExampleOverlap, measure_texts, summarize
+from overlap.per_example import (
+    DEFAULT_EDGES,
+    ExampleOverlap,
+    mark_scored,
+    measure_texts,
+    scored_offset,
+    summarize,
+)
 from overlap.report import write_report
 from overlap.runs import EXAMPLES, RUN_FORMAT, RUN_VERSION, SUMMARY
 from overlap.spans import SpanCoder
@@ -32,12 +40,17 @@ CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans
 
 @dataclass
 class OverlapOptions:
-    split: str = "test"
+    split: str | None = None  # None: each benchmark's default split
     bench_path: str | None = None
     gpt2_vocab: str | None = None
     n: int | None = None  # None: the filter's
     unit: str | None = None  # None: the filter's
     edges: tuple[float, ...] = DEFAULT_EDGES
+    text_template: str | None = None  # the generic ``hf`` benchmark's (benchmarks.generic)
+    id_field: str | None = None
+    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
+    scheduler: str | None = None  # Dask scheduler address, or local:N
+    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
@@ -46,9 +59,12 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
 
     Writes the layout of ``overlap.runs``: OUT/<bench>/ per benchmark, then the run's
     summary.json, cross-benchmark chart and report in OUT. ``measure`` has ``measure_texts``'s
-    signature; ``scale.dask_overlap`` passes one that runs on a Dask cluster.
+    signature; ``contamkit.scale.route`` passes one that runs on a Dask cluster
+    (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    for name in names:  # so does a template for a benchmark that takes none
+        configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
@@ -59,22 +75,31 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
                    "estimated_fpr": fpr, "provenance": bloom.provenance}
     summaries = []
     for name in names:
-        examples = load_benchmark(name, opts.split, opts.bench_path)
-        results = measure([e.id for e in examples], [e.text for e in examples], bloom, coder,
-                          desc=name)
+        examples = load_benchmark(name, opts.split, opts.bench_path,
+                                  text_template=opts.text_template, id_field=opts.id_field)
+        texts = [e.text for e in examples]
+        results = measure([e.id for e in examples], texts, bloom, coder, desc=name)
+        scored_field = get_benchmark(name).scored_field
+        if scored_field:
+            missing = mark_scored(results, texts, [scored_offset(e.text, e.fields.get(
+                scored_field)) for e in examples], coder)
+            if missing:
+                log.warning(f"{name}: {missing} matched examples have no {scored_field!r} at "
+                            f"the end of their text: no scored part for them")
         summary = {
             "bench": name,
             "bench_label": bench_label(name, opts.bench_path),
-            "split": canonical_split(opts.split),
+            "split": canonical_split(opts.split or get_benchmark(name).default_split),
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
             "normalizer": NORMALIZER_VERSION,
+            "scored_field": scored_field,
             **summarize(results, opts.edges),
             **false_positive_expectation(results, fpr),
             "filter": filter_info,
         }
-        write_bench(out / name, results, [e.text for e in examples], summary)
+        write_bench(out / name, results, texts, summary)
         log.info(format_summary(summary, out / name))
         summaries.append(summary)
     write_run(out, summaries, filter_info)

@@ -4,6 +4,15 @@ For every example: its n-grams, how many the filter holds, the overlap fraction 
 character spans in the original text. An example with fewer than n units has no n-gram: it is
 "too short to test", never "clean", and it stays out of every percentage.
 
+Each example also keeps its matched *runs*: the unit spans [start, end) of maximal runs of
+consecutive matched n-gram positions (k matched windows in a row match k + n - 1 units
+contiguously, as far as the filter can tell). The runs determine every matched position, so the
+contamination measures of ``overlap.contamination`` (longest match, coverage, Llama-2 style
+token contamination, ...) are computed from ``examples.jsonl`` without a second pass over the
+filter. Where the benchmark declares the part of an example the model is scored on
+(``Benchmark.scored_field``, e.g. LAMBADA's target word), ``scored_from`` is the index of its
+first unit, so matches can be restricted to the scored part or to its context.
+
 Two aggregate measures, because they answer different questions:
 
 * ``overlap_pct``: found n-gram positions / all n-gram positions of the benchmark, the measure
@@ -37,6 +46,8 @@ class ExampleOverlap:
     found: int
     spans: list[list[int]] = field(default_factory=list)  # merged [start, end) of matches
     matches: list[str] = field(default_factory=list)  # the text of each span
+    runs: list[list[int]] = field(default_factory=list)  # unit [start, end) of matched runs
+    scored_from: int | None = None  # first unit of the scored part (where runs are non-empty)
 
     @property
     def too_short(self) -> bool:
@@ -55,7 +66,7 @@ class ExampleOverlap:
     def row(self) -> dict:
         return {"id": self.id, "units": self.units, "ngrams": self.ngrams, "found": self.found,
                 "overlap_pct": self.overlap_pct, "status": self.status, "spans": self.spans,
-                "matches": self.matches}
+                "matches": self.matches, "runs": self.runs, "scored_from": self.scored_from}
 
 
 def measure_texts(ids: Sequence[str], texts: Sequence[str], bloom: BloomFilter, coder: SpanCoder,
@@ -76,11 +87,49 @@ def measure_texts(ids: Sequence[str], texts: Sequence[str], bloom: BloomFilter, 
     for i, text in enumerate(texts):
         result = ExampleOverlap(ids[i], len(codes[i]), int(counts[i]), int(found[i]))
         if found[i]:  # spans only where something matched: most examples are clean
-            windows = window_spans(coder.spans(text, codes[i]), n)[hit[bounds[i] : bounds[i + 1]]]
+            mine = hit[bounds[i] : bounds[i + 1]]
+            windows = window_spans(coder.spans(text, codes[i]), n)[mine]
             result.spans = merge_spans(windows).tolist()
             result.matches = [text[s:e] for s, e in result.spans]
+            result.runs = matched_runs(mine, n).tolist()
         results.append(result)
     return results
+
+
+def matched_runs(hit: np.ndarray, n: int) -> np.ndarray:
+    """Unit spans [start, end) of the maximal runs of consecutive matched n-gram positions:
+    windows s..e-1 matched cover units s..e+n-2.
+
+    >>> matched_runs(np.array([0, 1, 1, 0, 0, 1], bool), 3).tolist()
+    [[1, 5], [5, 8]]
+    """
+    edges = np.diff(np.concatenate([[0], hit.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return np.stack([starts, ends + n - 1], axis=1).astype(np.int64)
+
+
+def scored_offset(text: str, part: object) -> int | None:
+    """Character offset in ``text`` where its scored part ``part`` (a string ending the text,
+    e.g. LAMBADA's " word") begins; None when it is not found."""
+    if not isinstance(part, str) or not part.strip():
+        return None
+    at = text.rfind(part.strip())
+    return None if at < 0 else at
+
+
+def mark_scored(results: Sequence[ExampleOverlap], texts: Sequence[str],
+                offsets: Sequence[int | None], coder: SpanCoder) -> int:
+    """Set ``scored_from`` (the first unit whose span ends after the offset) on the examples
+    that have matched runs; returns how many of those have no scored part found."""
+    todo = [i for i, r in enumerate(results) if r.runs]
+    missing = 0
+    for i, codes in zip(todo, coder.codes([texts[i] for i in todo]), strict=True):
+        if offsets[i] is None:
+            missing += 1
+            continue
+        ends = coder.spans(texts[i], codes)[:, 1]
+        results[i].scored_from = int(np.searchsorted(ends, offsets[i], side="right"))
+    return missing
 
 
 def bucket_label(low: float, high: float | None) -> str:

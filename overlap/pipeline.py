@@ -18,7 +18,7 @@ from pathlib import Path
 
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Task, read_task
+from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 
@@ -65,8 +65,9 @@ def log_task(desc: str, task: Task, elapsed: float) -> None:
 
 def hash_task(task: Task, stream: NgramStream, text_field: str,
               stats: CorpusStats) -> Iterator[Hashes]:
-    """The n-gram hashes of one task (also the unit of work for Dask in ``scale/``)."""
-    yield from stream.hashes(read_task(task, text_field, stats))
+    """The n-gram hashes of one task (also the unit of work for Dask in ``scale/``); long
+    documents are hashed in pieces (``split_long``), so memory never grows with one."""
+    yield from stream.hashes(split_long(read_task(task, text_field, stats)))
 
 
 def ngram_stream(spec: HashSpec, threads: int = 2) -> NgramStream:

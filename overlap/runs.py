@@ -52,8 +52,8 @@ def is_bench_run(summary: dict | None) -> bool:
 def bench_dir(out: Path, bench: str, summary: dict | None = None) -> Path:
     """Where ``bench``'s results are: OUT/<bench> of a run, or ``out`` if it is one already."""
     summary = summary if summary is not None else read_summary(out / SUMMARY)
-    if is_bench_run(summary):
-        return out
+    if summary and "bench" in summary and not is_run(summary):
+        return out  # a benchmark's folder (its reader checks the rest)
     if not is_run(summary):
         raise UserError(f"{out}: not an `overlap` output folder (no {SUMMARY} of a run)")
     if bench not in summary["benches"]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from tests.contamkit.experiments.conftest import tiny_config, write_builtin_data
 
 from contamkit.common.paths import REPO_ROOT
+from tests.contamkit.experiments.conftest import tiny_config, write_builtin_data
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 KERNEL = "python3"
@@ -93,5 +93,5 @@ def test_notebooks_use_the_library():
     for path in NOTEBOOKS:
         source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
                            if c.cell_type == "code")
-        assert any(f"from {pkg}" in source for pkg in ("overlap", "experiments", "analysis")), \
-            Path(path).name
+        packages = ("overlap", "contamkit.experiments", "contamkit.analysis")
+        assert any(f"from {pkg}" in source for pkg in packages), Path(path).name

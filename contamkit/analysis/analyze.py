@@ -22,7 +22,6 @@ from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_gr
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
-from overlap.runs import bench_dir
 
 FORMAT = "contamkit-analysis"
 VERSION = 1
@@ -59,7 +58,7 @@ def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     opts = opts or AnalysisOptions()
     opts.check()
     evaluation = read_eval_run(eval_dir)
-    overlap = read_overlap_run(bench_dir(Path(overlap_dir), evaluation.summary["bench"]))
+    overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"])
     joined = join_runs(evaluation, overlap)
     summary = shift_summary(evaluation, overlap, joined, opts)
     out = Path(out_dir)

@@ -74,3 +74,33 @@ def plot_loss_scatter(fraction: np.ndarray, loss: np.ndarray, fit: dict, loss_la
     ax.set_title(title)
     ax.grid(alpha=0.3)
     save_png(fig, path)
+
+
+def plot_epg(cells: list[dict], metric_label: str, title: str, path: Path,
+             chosen: dict | None = None) -> None:
+    """EPG against the share of examples flagged, one line (with its 95 % band) per measure;
+    ``chosen`` (a cell on all examples: the rule chosen on the selection half) ringed."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    measures = list(dict.fromkeys(c["measure"] for c in cells))
+    for i, name in enumerate(measures):
+        mine = sorted((c for c in cells if c["measure"] == name and c["epg"] is not None),
+                      key=lambda c: c["share_flagged"])
+        x = np.array([100 * c["share_flagged"] for c in mine])
+        y = np.array([c["epg"] for c in mine])
+        color = f"C{i % 10}"
+        ax.plot(x, y, marker="o", ms=4, color=color, label=name)
+        low = np.array([np.nan if c["epg_low"] is None else c["epg_low"] for c in mine])
+        high = np.array([np.nan if c["epg_high"] is None else c["epg_high"] for c in mine])
+        ax.fill_between(x, low, high, color=color, alpha=0.12, linewidth=0)
+    if chosen is not None:
+        ax.scatter([100 * chosen["share_flagged"]], [chosen["epg"]], s=160,
+                   facecolors="none", edgecolors="k", linewidths=1.5,
+                   label="chosen on half A (its EPG on all)")
+    ax.axhline(0, color="gray", lw=1)
+    ax.set_xlabel("examples flagged (%)")
+    ax.set_ylabel(f"EPG: score(all) - score(clean)\n{metric_label}")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save_png(fig, path)

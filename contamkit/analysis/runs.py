@@ -16,6 +16,7 @@ from contamkit.benchmarks.readers import iter_jsonl, load_json, require
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
+from overlap.runs import bench_dir
 
 EXAMPLES, SUMMARY = "examples.jsonl", "summary.json"
 SHOWN_IDS = 3  # ids an error message lists
@@ -37,6 +38,7 @@ class Joined:
     found: np.ndarray
     ngrams: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    matched: list[dict] = field(default_factory=list)  # the overlap row of each evaluation row
 
     @property
     def tested(self) -> np.ndarray:
@@ -78,8 +80,9 @@ def read_eval_run(directory: str | Path) -> Run:
     return run
 
 
-def read_overlap_run(directory: str | Path) -> Run:
-    return read_run(directory, "overlap", ("ngrams", "found"))
+def read_overlap_run(directory: str | Path, bench: str) -> Run:
+    """``bench``'s results in an ``overlap`` output folder, or in its benchmark folder."""
+    return read_run(bench_dir(Path(directory), bench), "overlap", ("ngrams", "found"))
 
 
 def join_runs(evaluation: Run, overlap: Run) -> Joined:
@@ -111,7 +114,7 @@ def join_runs(evaluation: Run, overlap: Run) -> Joined:
         raise UserError(f"{overlap.directory / EXAMPLES}: 'found' outside 0..'ngrams'")
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(ngrams > 0, found / ngrams, np.nan)
-    return Joined(evaluation.rows, fraction, found, ngrams, warnings)
+    return Joined(evaluation.rows, fraction, found, ngrams, warnings, matched)
 
 
 def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:

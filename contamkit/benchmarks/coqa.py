@@ -95,6 +95,7 @@ def _check_turn(where: str, turn: int, question: Any, golds: list[Any]) -> None:
 
 BENCHMARK = Benchmark(
     name="coqa",
+    task="coqa",
     description="CoQA conversational QA, official json (GPT-2 used dev: split 'valid')",
     example="stories: one story; turns: one question with its history",
     variant_specs=(Variant("stories", read_stories, FILES), Variant("turns", read_turns, FILES)),

@@ -55,6 +55,7 @@ def read_plain(paths: Sequence[Path], split: str) -> Iterator[Item]:
 
 BENCHMARK = Benchmark(
     name="lambada",
+    task="lambada",
     description="LAMBADA last-word prediction (5153 test passages; plain text also has dev)",
     example="one passage; fields context, target (' ' + last word)",
     variant_specs=(
@@ -72,4 +73,5 @@ BENCHMARK = Benchmark(
             },
         ),
     ),
+    scored_field="target",
 )

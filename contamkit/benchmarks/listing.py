@@ -13,6 +13,10 @@ def local_status() -> list[dict[str, str]]:
     """One row per benchmark, variant and split; ``found`` is a path or "-" (not local)."""
     rows = []
     for bench in REGISTRY.values():
+        if bench.locate is not None:  # files come from --bench-path only
+            rows.append({"benchmark": bench.name, "variant": bench.variants[0], "split": "any",
+                         "found": "(--bench-path)"})
+            continue
         for spec in bench.variant_specs:
             for split, files in spec.files.items():
                 row = {"benchmark": bench.name, "variant": spec.name, "split": split}

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contamkit.benchmarks import generic
 from contamkit.benchmarks.example import Example
 from contamkit.benchmarks.locate import resolve
 from contamkit.benchmarks.registry import get_benchmark
 from contamkit.benchmarks.spec import SPLITS, Benchmark, Variant
+from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 
 PathLike = str | os.PathLike
@@ -47,17 +49,35 @@ def open_benchmark(
     path: PathLike | None = None,
     variant: str | None = None,
     download: bool = False,
+    text_template: str | None = None,
+    id_field: str | None = None,
 ) -> Source:
     """Resolve the files of a split (see locate.resolve for the search order).
 
     ``split`` None is the benchmark's default split; ``variant`` None is the variant whose
-    file name ``path`` has, if it is a file, else the default variant.
+    file name ``path`` has, if it is a file, else the default variant. ``text_template`` and
+    ``id_field`` configure the generic ``hf`` loader (benchmarks.generic).
     """
-    bench = get_benchmark(name)
+    bench = configured_benchmark(name, text_template, id_field)
     spec = bench.variant(variant if variant is not None else _variant_of_file(bench, path))
     split, files = bench.files(spec, split)
-    paths = resolve(bench.name, split_label(bench, split, spec), files, path, download)
+    if bench.locate is not None:
+        paths = bench.locate(None if path is None else str(path), split)
+    else:
+        paths = resolve(bench.name, split_label(bench, split, spec), files, path, download)
     return Source(bench, spec, split, paths)
+
+
+def configured_benchmark(name: str, text_template: str | None = None,
+                         id_field: str | None = None) -> Benchmark:
+    """The registered benchmark; for ``hf``, made with the given template and id field."""
+    bench = get_benchmark(name)
+    if text_template is None and id_field is None:
+        return bench
+    if bench.name != generic.NAME:
+        raise UserError(f"{bench.name}: --text-template and --id-field apply to --bench "
+                        f"{generic.NAME} only")
+    return generic.generic_benchmark(text_template or generic.DEFAULT_TEMPLATE, id_field)
 
 
 def load_benchmark(
@@ -66,10 +86,12 @@ def load_benchmark(
     path: PathLike | None = None,
     variant: str | None = None,
     download: bool = False,
+    text_template: str | None = None,
+    id_field: str | None = None,
 ) -> list[Example]:
     """All examples of a split. ``path``: a file or folder (--bench-path); ``download``:
     allow fetching the official release into the cache when no local copy is found."""
-    source = open_benchmark(name, split, path, variant, download)
+    source = open_benchmark(name, split, path, variant, download, text_template, id_field)
     examples = list(source.examples())
     where = source.paths[0] if len(source.paths) == 1 else f"{len(source.paths)} files"
     log.info(f"{source.label}: {len(examples)} examples from {where}")

@@ -6,7 +6,11 @@ from contamkit.benchmarks import (
     char_lm,
     coqa,
     custom,
+    generic,
     lambada,
+    multiple_choice,
+    programming,
+    qa,
     sentences,
     webtext,
     wikitext,
@@ -26,7 +30,11 @@ REGISTRY: dict[str, Benchmark] = {
         *char_lm.BENCHMARKS,
         sentences.ONE_BILLION_WORD,
         webtext.BENCHMARK,
+        *multiple_choice.BENCHMARKS,
+        *qa.BENCHMARKS,
+        *programming.BENCHMARKS,
         custom.BENCHMARK,
+        generic.BENCHMARK,
     )
 }
 # Other names people write for the same sets.
@@ -36,6 +44,12 @@ ALIASES = {
     "wikitext-2": "wikitext2",
     "wikitext-103": "wikitext103",
     "lm1b": "1bw",
+    "arc-easy": "arc_easy",
+    "arc-challenge": "arc_challenge",
+    "truthful_qa": "truthfulqa",
+    "truthfulqa_mc": "truthfulqa",
+    "trivia_qa": "triviaqa",
+    "openai_humaneval": "humaneval",
 }
 
 

@@ -18,6 +18,9 @@ Item = tuple[str, str, dict[str, Any]]
 # A reader turns the resolved files of one split into items; the split matters for sets that
 # cut one file into train/valid/test (text8, enwik8).
 Reader = Callable[[Sequence[Path], str], Iterator[Item]]
+# Finds the files of a split itself, for a benchmark whose files are not a fixed list (the
+# generic ``hf`` loader): (``--bench-path`` or None, split) -> paths.
+Locator = Callable[[str | None, str], list[Path]]
 
 SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"dev": "valid", "development": "valid", "validation": "valid"}
@@ -64,6 +67,13 @@ class Benchmark:
     example: str  # what one Example is, for users (README.md has the long form)
     variant_specs: tuple[Variant, ...]  # the first is the default
     default_split: str = "test"
+    # The evaluation it gets (contamkit.analysis): "lambada", "winograd", "coqa", "lm",
+    # "multiple_choice" or "exact_match"; Example.fields follow that task's contract.
+    task: str = "lm"
+    locate: Locator | None = None  # None: the files named in variant_specs
+    # Example.fields key holding the part of the text the model is scored on (it ends the
+    # text: LAMBADA's target word, Winograd's continuation); None: the whole text is scored.
+    scored_field: str | None = None
 
     @property
     def variants(self) -> tuple[str, ...]:

@@ -84,6 +84,7 @@ def _text(schema: ET.Element, tag: str, where: str) -> str:
 
 BENCHMARK = Benchmark(
     name="winograd",
+    task="winograd",
     description="Winograd Schema Challenge WSC273 (partial-scoring jsonl, or Davis's XML)",
     example="one schema; jsonl: options, continuation, label; xml: pronoun, candidates, label",
     variant_specs=(
@@ -94,4 +95,5 @@ BENCHMARK = Benchmark(
         ),
         Variant("xml", read_xml, {"test": (DataFile("WSCollection.xml", "wsc", XML_REMOTE),)}),
     ),
+    scored_field="continuation",
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from contamkit.common.progress import log
 TEXT_FORMATS = (".txt", ".jsonl", ".json")
 COMPRESSIONS = (".gz", ".zst")
 _MAX_REPORTED = 10  # problems logged one by one; the rest are only counted
-PIECE_BYTES = 1 << 18  # long .txt documents are read in pieces of this size (one batch)
+PIECE_BYTES = 1 << 18  # long documents are read and hashed in pieces of this size (one batch)
+MAX_RUN_BYTES = 1 << 22  # a run without whitespace longer than this is cut anyway
 
 
 @dataclass
@@ -157,12 +158,21 @@ def open_binary(path: str, compression: str) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
+def _skip_partial_line(f: io.BufferedIOBase, pos: int) -> int:
+    """Seek to the first line that begins at or after ``pos`` > 0; returns its offset. Reads
+    the skipped part in pieces, so a huge line costs no memory."""
+    f.seek(pos - 1)
+    pos -= 1
+    while chunk := f.readline(PIECE_BYTES):
+        pos += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return pos
+
+
 def _range_lines(f: io.BufferedIOBase, task: Task) -> Iterator[tuple[int, bytes]]:
     """Lines whose first byte lies in [start, end): ranges tile a file with no line twice."""
-    pos = task.start
-    if pos > 0:
-        f.seek(pos - 1)
-        pos += len(f.readline()) - 1  # skip the line that began in the previous range
+    pos = _skip_partial_line(f, task.start) if task.start > 0 else 0
     line_no = 0  # unknown inside a range: report byte offsets there
     while task.end < 0 or pos < task.end:
         line = f.readline()
@@ -173,36 +183,98 @@ def _range_lines(f: io.BufferedIOBase, task: Task) -> Iterator[tuple[int, bytes]
         line_no += 1
 
 
+def _range_chunks(f: io.BufferedIOBase, task: Task) -> Iterator[bytes]:
+    """The bytes of the lines whose first byte lies in [start, end), in chunks of at most
+    ``PIECE_BYTES`` (a long line comes as several)."""
+    pos = _skip_partial_line(f, task.start) if task.start > 0 else 0
+    line_start = True
+    while task.end < 0 or not line_start or pos < task.end:
+        chunk = f.readline(PIECE_BYTES)
+        if not chunk:
+            return
+        yield chunk
+        pos += len(chunk)
+        line_start = chunk.endswith(b"\n")
+
+
+_SPACES = (" ", "\n", "\t", "\r", "\x0b", "\x0c")
+_SPACE_BYTES = tuple(c.encode() for c in _SPACES)
+
+
+def whitespace_cut(text: bytes | bytearray | str, limit: int) -> int:
+    """Where to end a piece of ``text`` (bytes or characters) of about ``limit``: just after its
+    last ASCII whitespace before ``limit`` (else its first one after), so that no word is cut
+    and normalization reads both sides as it reads the whole (NFKC composes nothing with
+    whitespace, and the context of lower-casing's final-sigma rule stops at it). A run without
+    whitespace longer than ``MAX_RUN_BYTES`` is cut at a character boundary (only n-grams
+    holding such a giant "word" can then differ from reading the text whole). 0: no place to
+    cut in ``text`` yet."""
+    if len(text) <= limit:
+        return len(text)
+    spaces = _SPACES if isinstance(text, str) else _SPACE_BYTES
+    cut = max(text.rfind(c, 0, limit) for c in spaces) + 1
+    if not cut:
+        after = [i for c in spaces if (i := text.find(c, limit, MAX_RUN_BYTES)) >= 0]
+        cut = min(after) + 1 if after else 0
+    if cut or len(text) <= MAX_RUN_BYTES:
+        return cut
+    cut = MAX_RUN_BYTES
+    if not isinstance(text, str):
+        while text[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+            cut -= 1
+    return cut
+
+
+def _cut_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The bytes of ``chunks`` regrouped into pieces of about ``PIECE_BYTES``, each but the
+    last ending where ``whitespace_cut`` says."""
+    pending = bytearray()
+    for chunk in chunks:
+        pending += chunk
+        while len(pending) > PIECE_BYTES:
+            cut = whitespace_cut(pending, PIECE_BYTES)
+            if not cut:
+                break
+            yield bytes(pending[:cut])
+            del pending[:cut]
+    if pending:
+        yield bytes(pending)
+
+
 def _text_pieces(f: io.BufferedIOBase, task: Task, stats: CorpusStats,
                  flagged: list[bool]) -> Iterator[Document]:
-    """A ``.txt`` file (or range of one) as pieces of about ``PIECE_BYTES`` cut at line ends.
+    """A ``.txt`` file (or range of one) as pieces of about ``PIECE_BYTES`` cut at ASCII
+    whitespace, so that a document with no line break streams in bounded memory.
 
-    After a range, lookahead pieces follow with the next lines; the consumer stops reading them
+    After a range, lookahead pieces follow with the next bytes; the consumer stops reading them
     once it has the n - 1 units that finish the range's last n-grams.
     """
-    buf: list[bytes] = []
-    size = 0
     first = task.start == 0
-    for _, line in _range_lines(f, task):
-        buf.append(line)
-        size += len(line)
-        if size >= PIECE_BYTES:
-            yield _piece(buf, task, stats, flagged, not first)
-            buf, size, first = [], 0, False
-    if buf or first:
-        yield _piece(buf, task, stats, flagged, not first)
+    for raw in _cut_pieces(_range_chunks(f, task)):
+        stats.bytes += len(raw)
+        yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), not first)
+        first = False
+    if first:  # an empty file is still one (empty) document
+        yield Document(task.path, 0, "")
     if task.start == 0:
         stats.documents += 1
-    if task.end >= 0:
-        for line in f:  # _range_lines stopped at the first line of the next range
-            yield Document(task.path, 0, _decode(line, task.path, stats, flagged), True, True)
+    if task.end >= 0:  # _range_chunks stopped at the first line of the next range
+        for raw in _cut_pieces(iter(lambda: f.read(PIECE_BYTES), b"")):
+            yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), True, True)
 
 
-def _piece(buf: list[bytes], task: Task, stats: CorpusStats, flagged: list[bool],
-           continues: bool) -> Document:
-    raw = b"".join(buf)
-    stats.bytes += len(raw)
-    return Document(task.path, 0, _decode(raw, task.path, stats, flagged), continues)
+def split_long(docs: Iterable[Document], limit: int = 0) -> Iterator[Document]:
+    """Documents longer than ``limit`` characters (default ``PIECE_BYTES``) as pieces cut where
+    ``whitespace_cut`` says, later pieces marked ``continues``: hashing a document's n-grams
+    then needs memory for one piece, not the whole (a 100 MB JSON record), with the same
+    n-grams as a result."""
+    limit = limit or PIECE_BYTES
+    for doc in docs:
+        text, continues = doc.text, doc.continues
+        while len(text) > limit and (cut := whitespace_cut(text, limit)):
+            yield Document(doc.source, doc.index, text[:cut], continues, doc.lookahead)
+            text, continues = text[cut:], True
+        yield Document(doc.source, doc.index, text, continues, doc.lookahead)
 
 
 def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:

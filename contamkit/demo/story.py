@@ -22,7 +22,7 @@ from contamkit.demo.benchmark import Split, contaminated_split
 from contamkit.demo.corpus import stdlib_docstrings
 
 BENCH = "jsonl"  # the registry's user-file benchmark
-MEASURES = ("loss", "min_k", "zlib_ratio", "ngram_overlap")
+MEASURES = ("loss", "min_k", "min_k_pp", "zlib_ratio", "ngram_overlap")
 
 
 @dataclass

@@ -5,6 +5,10 @@ memorization measures"):
 
 * loss: -mean(l);
 * Min-K% Prob: the mean of the lowest k % of the l_i (Shi et al. 2023);
+* Min-K%++: the mean of the lowest k % of z_i = (l_i - mu_i) / sigma_i, with mu_i and sigma_i the
+  mean and standard deviation of log p(v) over the vocabulary under the model's own
+  distribution at position i (Zhang et al. 2024): a token is surprising *for how spread the
+  model's prediction there is*;
 * zlib ratio: loss / zlib-compressed length of the text in bytes (Carlini et al. 2021): a text
   the model finds easy *for how compressible it is*;
 * reference ratio: loss under the target model minus loss under a reference model trained by
@@ -33,6 +37,7 @@ LOW_FPR = 0.05  # the false-positive rate at which a true-positive rate is repor
 MEASURES: dict[str, tuple[str, float]] = {
     "loss": ("loss (nats/token)", -1.0),
     "min_k": ("Min-K% Prob", 1.0),
+    "min_k_pp": ("Min-K%++", 1.0),
     "zlib_ratio": ("zlib ratio", -1.0),
     "reference_ratio": ("reference ratio (target - reference loss)", -1.0),
     "ngram_overlap": ("n-gram overlap fraction", 1.0),
@@ -51,15 +56,27 @@ def min_k_prob(logprobs: np.ndarray, k: float = DEFAULT_K) -> float:
     return float(np.partition(logprobs, m - 1)[:m].mean(dtype=np.float64))
 
 
+def min_k_plus_plus(moments: np.ndarray, k: float = DEFAULT_K) -> float:
+    """Min-K%++ from [n, 3] rows (log p of the token, mu, sigma) as
+    ``model.scoring.token_logprob_moments`` gives them; a position where the model is certain
+    (sigma = 0) has z = 0."""
+    if not len(moments):
+        return math.nan
+    lp, mu, sigma = (np.asarray(moments[:, j], dtype=np.float64) for j in range(3))
+    z = np.divide(lp - mu, sigma, out=np.zeros_like(lp), where=sigma > 0)
+    return min_k_prob(z, k)
+
+
 def zlib_bytes(text: str) -> int:
     return len(zlib.compress(text.encode("utf-8")))
 
 
-def text_measures(text: str, logprobs: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
-    """The measures that need only the target model."""
+def text_measures(text: str, moments: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
+    """The measures that need only the target model, from [n, 3] rows (log p, mu, sigma)."""
+    logprobs = moments[:, 0]
     value = loss(logprobs)
     return {"loss": value, "min_k": min_k_prob(logprobs, k),
-            "zlib_ratio": value / zlib_bytes(text)}
+            "min_k_pp": min_k_plus_plus(moments, k), "zlib_ratio": value / zlib_bytes(text)}
 
 
 def membership_score(measure: str, values: np.ndarray) -> np.ndarray:

@@ -14,27 +14,25 @@ from pathlib import Path
 
 import numpy as np
 
-from contamkit.analysis.evaluators import LOSS_LABELS
-from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.analysis.shift import LEVEL, compare_groups
+from contamkit.analysis.sweep import SweepOptions, epg_cell, sweep, task_metrics
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.progress import log
 from contamkit.common.render import write_report
 from contamkit.experiments import plots
 from contamkit.experiments.config import ExperimentConfig
-from contamkit.experiments.detectors import membership_score, roc_curve, separation
+from contamkit.experiments.detectors import (
+    auc_interval,
+    membership_score,
+    roc_curve,
+    separation,
+)
 from contamkit.experiments.runner import VARIANTS, Example, Layout
+from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, measure_table
 from overlap.runs import EXAMPLES, bench_dir
 
-MODEL_MEASURES = ("loss", "min_k", "zlib_ratio", "reference_ratio")
+MODEL_MEASURES = ("loss", "min_k", "min_k_pp", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
-
-
-def gap_metrics(task: str) -> tuple[Metric, ...]:
-    """The task's metrics and the mean per-example loss in bits: the task's headline metric
-    can sit at its floor for small models (LAMBADA accuracy 0) while the loss still moves."""
-    label = "loss: " + LOSS_LABELS[task].replace("nats", "bits")
-    return (*TASK_METRICS[task], Metric("loss_bits", "loss", None, "bits", False, label))
 
 
 def _jsonl(path: Path) -> dict[str, dict]:
@@ -49,8 +47,13 @@ class Inputs:
     def __init__(self, cfg: ExperimentConfig, paths: Layout, examples: list[Example]):
         self.cfg, self.paths, self.examples = cfg, paths, examples
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
-        # the model-based measures this run has (a reference ratio needs reference models)
-        self.measures = [m for m in MODEL_MEASURES if m != "reference_ratio" or cfg.reference]
+        self.scores = {(m, v): _jsonl(paths.scores(m, v))
+                       for m in cfg.models for v in self.variants}
+        # the model-based measures this run has (a reference ratio needs reference models;
+        # scores written before Min-K%++ existed lack it)
+        scored = next(iter(next(iter(self.scores.values())).values()))
+        self.measures = [m for m in MODEL_MEASURES if m in scored] + (
+            ["reference_ratio"] if cfg.reference else [])
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
         self.overlap = _jsonl(bench_dir(paths.overlap, cfg.benchmark.name) / EXAMPLES)
@@ -61,8 +64,6 @@ class Inputs:
         summary = json.loads((paths.eval(next(iter(cfg.models)), "injected") / "summary.json")
                              .read_text(encoding="utf-8"))
         self.task = summary["task"]
-        self.scores = {(m, v): _jsonl(paths.scores(m, v))
-                       for m in cfg.models for v in self.variants}
         self.extraction = {m: _jsonl(paths.extraction(m)) for m in cfg.models}
 
     def measure(self, model: str, measure: str) -> np.ndarray:
@@ -108,7 +109,7 @@ def gap_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
     rows = []
     for (model, variant), evals in inp.evals.items():
         eval_rows = [evals[i] for i in inp.ids]
-        for metric in gap_metrics(inp.task):
+        for metric in task_metrics(inp.task):
             num, den = metric.columns(eval_rows)
             for k in inp.cfg.injection.counts:
                 keep = (inp.copies == 0) | (inp.copies == k)
@@ -146,6 +147,58 @@ def _auc_rows(inp: Inputs, model: str, measure: str, values: np.ndarray,
         s = separation(measure, values[keep], inp.copies[keep] > 0, n_boot, rng)
         out.append({"model": model, "copies": "all" if k is None else k, **s.row()})
     return out
+
+
+def contamination_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
+    """Every contamination measure of ``overlap.contamination`` against the truth: ROC AUC for
+    injected vs held out, the share of each group it flags (value > 0), and per model the EPG
+    (score on all minus score on the examples it leaves clean; the loss in bits, since the
+    headline metric can sit at its floor) beside the EPG of the true injected/held-out split."""
+    a = inp.cfg.analysis
+    rows = [inp.overlap[i] for i in inp.ids]
+    values = measure_table(rows, inp.cfg.overlap.n, list(MEASURES), (DEFAULT_MIN_RUN,),
+                           where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name)
+                                     / EXAMPLES))
+    values["true split"] = (inp.copies > 0).astype(float)
+    injected = inp.copies > 0
+    metric = task_metrics(inp.task)[-1]
+    columns = {m: metric.columns([inp.evals[(m, "injected")][i] for i in inp.ids])
+               for m in inp.cfg.models}
+    out = []
+    for label, v in values.items():
+        ok = np.isfinite(v)
+        flagged = np.nan_to_num(v, nan=-np.inf) > 0
+        row = {"measure": label, **_prefixed("auc", auc_interval(
+                   v[ok & injected], v[ok & ~injected], a.n_boot, rng)),
+               "flagged_injected": float(flagged[injected].mean()),
+               "flagged_heldout": float(flagged[~injected].mean())}
+        for model, (num, den) in columns.items():
+            c = epg_cell(metric, num, den, flagged, label, 0.0, a.n_boot, a.n_perm, rng)
+            row.update({f"{model}/epg": c.epg, f"{model}/epg_low": c.epg_low,
+                        f"{model}/epg_high": c.epg_high, f"{model}/p_value": c.p_value})
+        out.append(row)
+    return out
+
+
+def _prefixed(prefix: str, estimate: dict) -> dict:
+    """{"value", "low", "high"} -> {"auc", "auc_low", "auc_high"}."""
+    return {prefix: estimate["value"], f"{prefix}_low": estimate["low"],
+            f"{prefix}_high": estimate["high"]}
+
+
+def write_sweeps(inp: Inputs) -> list[str]:
+    """The full contamination sweep (every measure and threshold) of each model's injected
+    variant, in ``sweep/<model>/``; the report files written."""
+    a = inp.cfg.analysis
+    opts = SweepOptions(metric=task_metrics(inp.task)[-1].name, n_boot=a.n_boot,
+                        n_perm=a.n_perm, seed=a.seed)
+    names = []
+    for model in inp.cfg.models:
+        sweep(inp.paths.overlap, inp.paths.eval(model, "injected"),
+              inp.paths.out / "sweep" / model, opts)
+        names += [f"sweep/{model}/{f}" for f in ("summary.json", "sweep.csv", "epg.png",
+                                                 "report.md", "report.html")]
+    return names
 
 
 def extraction_table(inp: Inputs) -> list[dict]:
@@ -212,20 +265,23 @@ def write_results(cfg: ExperimentConfig, paths: Layout, examples: list[Example],
                      "heldout": int((inp.copies == 0).sum()),
                      "counts": cfg.injection.counts, "per_count": cfg.injection.per_count},
         "level": LEVEL,
+        "model_names": list(cfg.models),
         "models": model_table(inp),
         "detector": detector_table(inp),
         "gap": gap_table(inp, rng),
         "auc": auc_table(inp, rng),
+        "contamination": contamination_table(inp, rng),
         "extraction": extraction_table(inp),
         "exposures": exposure_table(inp, exposure),
     }
-    tables = ("models", "detector", "gap", "auc", "extraction", "exposures")
+    tables = ("models", "detector", "gap", "auc", "contamination", "extraction", "exposures")
     for name in tables:
         write_text(out / f"{name}.csv", to_csv(results[name]))
     write_text(out / "examples.csv", examples_csv(inp, exposure))
     results["plots"] = write_plots(inp, results)
+    results["sweeps"] = write_sweeps(inp)
     results["files"] = ["results.json", "examples.csv", *(f"{t}.csv" for t in tables),
-                        *results["plots"], "report.md", "report.html"]
+                        *results["plots"], *results["sweeps"], "report.md", "report.html"]
     write_json(out / "results.json", results)
     blocks = report_blocks(results)
     write_report(blocks, out, f"Memorization experiment: {cfg.name}")
@@ -235,7 +291,7 @@ def write_results(cfg: ExperimentConfig, paths: Layout, examples: list[Example],
 
 def write_plots(inp: Inputs, results: dict) -> list[str]:
     out = inp.paths.out
-    headline, *_, loss = gap_metrics(inp.task)
+    headline, *_, loss = task_metrics(inp.task)
     metrics = {m.name: m.label for m in (headline, loss)}
     names = [plots.gap_vs_copies(results["gap"], metrics, out / "gap_vs_copies.png"),
              plots.auc_bars([a for a in results["auc"] if a["copies"] == "all"
@@ -270,7 +326,7 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]
-                for key in ("loss", "min_k", "zlib_ratio"):
+                for key in (m for m in inp.measures if m != "reference_ratio"):
                     row[f"{model}/{variant}/{key}"] = inp.scores[(model, variant)][e.id][key]
             row[f"{model}/exposures"] = exposure[model].get(e.id, 0.0)
             ex = inp.extraction[model].get(e.id, {})
@@ -330,6 +386,20 @@ def report_blocks(r: dict) -> list[tuple]:
          _auc_rows_md(r["auc"], ex["counts"])),
         ("img", "auc.png", "AUC by measure"),
         ("img", "roc.png", "ROC curves"),
+        ("h", 2, "Which overlap definition recovers the truth"),
+        ("p", "Each contamination measure of the overlap run against the known split: ROC AUC "
+              "for injected vs held out, the share of each group it flags (measure > 0), and "
+              "the EPG it explains, score(all) - score(not flagged), in the mean loss (bits; "
+              "negative = contamination helps), beside the EPG of the true split. The full "
+              "sweep over thresholds of each model is in sweep/<model>/report.md."),
+        ("table", ["measure", "AUC [95 % CI]", "flags injected", "flags held out",
+                   *(f"EPG {m} [95 % CI]" for m in r["model_names"])],
+         [[c["measure"], _ci(c["auc"], c["auc_low"], c["auc_high"]),
+           _pct(c["flagged_injected"]), _pct(c["flagged_heldout"]),
+           *(_ci(c[f"{m}/epg"], c[f"{m}/epg_low"], c[f"{m}/epg_high"])
+             for m in r["model_names"])] for c in r["contamination"]]),
+        *(("img", f"sweep/{m}/epg.png", f"EPG against share flagged, {m}")
+          for m in r["model_names"]),
         ("h", 2, "Memorization gap: metric on injected minus held out"),
         ("table", ["model", "variant", "metric", "copies", "injected", "held out",
                    "gap [95 % CI]", "p"],

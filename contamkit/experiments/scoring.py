@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 from contamkit.experiments.detectors import text_measures
 from model.gpt2 import GPT
-from model.scoring import token_logprobs
+from model.scoring import token_logprob_moments
 from model.tokenizer import Tokenizer
 
 
 def score_texts(model: GPT, tok: Tokenizer, ids: Sequence[str], texts: Sequence[str],
                 k: float, batch_size: int = 16) -> list[dict]:
-    """Per text: tokens scored, loss, Min-K% Prob and zlib ratio. Each text is scored as a
+    """Per text: tokens scored, loss, Min-K% Prob, Min-K%++ and zlib ratio. Each text is scored as a
     document is trained, after <|endoftext|>, so its first token counts too."""
     sequences = [[tok.eot_id, *t] for t in tok.encode_batch(list(texts))]
-    logprobs = token_logprobs(model, sequences, batch_size)
-    return [{"id": i, "tokens": len(lp), **text_measures(text, lp, k)}
-            for i, text, lp in zip(ids, texts, logprobs, strict=True)]
+    moments = token_logprob_moments(model, sequences, batch_size)
+    return [{"id": i, "tokens": len(m), **text_measures(text, m, k)}
+            for i, text, m in zip(ids, texts, moments, strict=True)]

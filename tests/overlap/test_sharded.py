@@ -9,8 +9,9 @@ import pytest
 
 from contamkit.common.errors import UserError
 from contamkit.corpus.read import corpus_files, plan_tasks
+from contamkit.scale.route import build_filter
 from overlap.bloom import BloomFilter, FilterParams, read_header
-from overlap.build import BuildOptions, build_filter, exact_capacity
+from overlap.build import BuildOptions, exact_capacity
 from overlap.filters import filter_info, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.pipeline import HashRun, HashSpec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,29 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def coqa_file() -> Path:
     return FIXTURES / "coqa-dev-mini.json"
+
+
+def hf_release_rows() -> dict[str, dict]:
+    """benchmark -> {"file": its path in the HF repository, "rows": rows in its schema}."""
+    return json.loads((FIXTURES / "hf_release_rows.json").read_text(encoding="utf-8"))
+
+
+def write_hf_release(root: Path, rows: dict[str, dict] | None = None) -> Path:
+    """Each set's rows as the parquet file of its release, at ``root/<benchmark>/<file>``
+    (one folder holding every set, as ``--bench-path`` takes it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for name, spec in (rows or hf_release_rows()).items():
+        path = root / name / spec["file"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(spec["rows"]), path)
+    return root
+
+
+@pytest.fixture
+def hf_release(tmp_path: Path) -> Path:
+    return write_hf_release(tmp_path / "hf")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -8,13 +8,17 @@ from contamkit import cli
 def test_benchmarks_lists_sets_splits_variants_and_local_files(shared_data, capsys):
     assert cli.main(["benchmarks"]) == 0
     out = capsys.readouterr().out
-    rows = {tuple(line.split()[:3]): line.split()[3] for line in out.splitlines()[1:36]}
+    table = out.split("\n\n")[0].splitlines()[1:]
+    rows = {tuple(line.split()[:3]): line.split()[3] for line in table}
     assert rows[("lambada", "openai", "test")] == str(
         shared_data / "lambada" / "lambada_test.jsonl"
     )
     assert rows[("coqa", "stories", "valid")] == "-"
     assert rows[("1bw", "text", "train")] == "-"
-    assert len(rows) == 35  # every (benchmark, variant, split)
+    assert rows[("mmlu", "hf", "test")] == "-"
+    assert rows[("hf", "files", "any")] == "(--bench-path)"
+    # every (benchmark, variant, split): 38 of the 2019 sets and jsonl, 22 of today's, 1 hf
+    assert len(rows) == len(table) == 61
     assert "wikitext103: WikiText-103" in out
 
 
@@ -30,7 +34,7 @@ def test_fetch_bench_prints_the_paths(http_dir, empty_cache, monkeypatch, capsys
 
 
 def test_errors_exit_2_with_one_line(capsys):
-    assert cli.main(["fetch-bench", "squad"]) == 2
+    assert cli.main(["fetch-bench", "squad_v2"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown benchmark 'squad' (known: lambada, coqa,")
+    assert err.startswith("error: unknown benchmark 'squad_v2' (known: lambada, coqa,")
     assert err.count("\n") == 1

@@ -19,10 +19,24 @@ ALL = [
     "1bw",
     "webtext",
 ]
+# Today's sets, read from their Hugging Face releases (issue 21).
+TODAY = ["mmlu", "hellaswag", "arc_easy", "arc_challenge", "truthfulqa", "winogrande", "gsm8k",
+         "triviaqa", "squad", "humaneval", "mbpp"]
 
 
 def test_every_benchmark_of_the_issue_is_registered():
-    assert sorted(benchmark_names()) == sorted([*ALL, "jsonl"])  # jsonl: a user's own file
+    # jsonl: a user's own file; hf: any local dataset with a text template
+    assert sorted(benchmark_names()) == sorted([*ALL, *TODAY, "jsonl", "hf"])
+
+
+def test_each_benchmark_declares_its_task():
+    tasks = {n: get_benchmark(n).task for n in benchmark_names()}
+    assert {n: tasks[n] for n in ("lambada", "coqa", "winograd", "winogrande", "ptb")} == {
+        "lambada": "lambada", "coqa": "coqa", "winograd": "winograd",
+        "winogrande": "winograd", "ptb": "lm"}
+    assert {n for n in TODAY if tasks[n] == "multiple_choice"} == {
+        "mmlu", "hellaswag", "arc_easy", "arc_challenge", "truthfulqa"}
+    assert {n for n in TODAY if tasks[n] == "exact_match"} == {"gsm8k", "triviaqa", "squad"}
 
 
 def test_benchmark_attributes():
@@ -47,8 +61,8 @@ def test_aliases_and_case():
 
 def test_unknown_benchmark_lists_the_known_ones():
     with pytest.raises(UserError) as e:
-        get_benchmark("squad")
-    assert "unknown benchmark 'squad'" in str(e.value)
+        get_benchmark("squad_v2")
+    assert "unknown benchmark 'squad_v2'" in str(e.value)
     assert all(n in str(e.value) for n in ALL)
 
 

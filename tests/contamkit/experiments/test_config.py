@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.contamkit.experiments.conftest import tiny_config
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import REPO_ROOT, shared_data_dir
 from contamkit.experiments.config import load_experiment, resolve_path
+from tests.contamkit.experiments.conftest import tiny_config
 
 
 def write(tmp_path, cfg: dict):

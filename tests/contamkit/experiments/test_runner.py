@@ -8,7 +8,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from tests.contamkit.experiments.conftest import tiny_config
 
 from contamkit.cli import main
 from contamkit.common.errors import UserError
@@ -16,6 +15,7 @@ from contamkit.common.paths import REPO_ROOT
 from contamkit.experiments.config import load_experiment
 from contamkit.experiments.manifest import file_sha256
 from contamkit.experiments.runner import run_experiment
+from tests.contamkit.experiments.conftest import tiny_config
 from training.sequences import WindowOrder
 
 
@@ -54,8 +54,8 @@ def test_results_tables(finished):
     assert detector["held out"]["examples"] == 24
     aucs = {(a["measure"], a["model"], a["copies"]): a["auc"] for a in results["auc"]}
     assert aucs[("ngram_overlap", "n-gram filter", "all")] == 1.0
-    assert {m for m, _, _ in aucs} == {"loss", "min_k", "zlib_ratio", "reference_ratio",
-                                       "ngram_overlap"}
+    assert {m for m, _, _ in aucs} == {"loss", "min_k", "min_k_pp", "zlib_ratio",
+                                       "reference_ratio", "ngram_overlap"}
     assert all(0.0 <= v <= 1.0 for v in aucs.values())
     gaps = [g for g in results["gap"] if g["metric"] == "token_perplexity"]
     assert {(g["variant"], g["copies"]) for g in gaps} == {(v, k) for v in ("injected",
@@ -69,6 +69,28 @@ def test_results_tables(finished):
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
     assert "n-gram detector" in report and "![AUC by measure](auc.png)" in report
+
+
+def test_contamination_measures_against_the_truth(finished):
+    """Injected passages are exact copies and held-out ones overlap nothing: every definition
+    separates them perfectly, and flags exactly the true split, so its EPG is the true one."""
+    _, out, results = finished
+    rows = {r["measure"]: r for r in results["contamination"]}
+    assert set(rows) == {"ngram_fraction", "any_match", "longest_run", "longest_run_share",
+                         "coverage", "token_contamination(L=10)", "matched_spans", "true split"}
+    truth = rows["true split"]
+    plan = json.loads((out / "data" / "injection.json").read_text())["examples"]
+    evals = {r["id"]: r for r in map(json.loads, (out / "eval" / "xs-injected" /
+                                                   "examples.jsonl").read_text().splitlines())}
+    loss = np.array([evals[e["id"]]["loss"] for e in plan]) / np.log(2)
+    injected = np.array([e["copies"] > 0 for e in plan])
+    assert truth["xs/epg"] == pytest.approx(loss.mean() - loss[~injected].mean())
+    for name, r in rows.items():
+        assert (r["auc"], r["flagged_injected"], r["flagged_heldout"]) == (1.0, 1.0, 0.0), name
+        assert r["xs/epg"] == pytest.approx(truth["xs/epg"]), name
+    sweep = json.loads((out / "sweep" / "xs" / "summary.json").read_text())
+    assert sweep["metric"]["name"] == "loss_bits" and sweep["cells"]
+    assert "Which overlap definition recovers the truth" in (out / "report.md").read_text()
 
 
 def test_exposures_replay_the_training_order(finished):

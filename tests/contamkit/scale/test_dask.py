@@ -17,7 +17,8 @@ from contamkit.common.errors import UserError
 from contamkit.corpus.read import Task
 from contamkit.scale.executor import NO_DASHBOARD
 from contamkit.scale.jobs import SpillLayout, map_task
-from overlap.build import BuildOptions, build_filter
+from contamkit.scale.route import build_filter
+from overlap.build import BuildOptions
 from overlap.pipeline import HashSpec
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/

@@ -7,7 +7,8 @@ import pytest
 
 from contamkit.common.errors import UserError
 from contamkit.scale.plan import Calibration, calibrate, estimate, growth_exponent, parse_size
-from overlap.build import BuildOptions, build_filter
+from contamkit.scale.route import build_filter
+from overlap.build import BuildOptions
 
 
 def test_parse_size():

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from contamkit.common.errors import UserError
-from contamkit.common.invocation import record
+from contamkit.common.invocation import running
 from contamkit.common.progress import setup_logging
 
 # ---------------------------------------------------------------------------------- overlap
@@ -549,11 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    record([Path(sys.argv[0]).name if argv is None else parser.prog,
-            *(sys.argv[1:] if argv is None else argv)])
+    command = [Path(sys.argv[0]).name if argv is None else parser.prog,
+               *(sys.argv[1:] if argv is None else argv)]
     setup_logging(args.verbose)
     try:
-        args.func(args)
+        with running(command):  # the command line provenance records
+            args.func(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -42,6 +42,9 @@ INSERTED_NOTE = ("inserted counts every n-gram occurrence added, repeats include
                  "estimated_distinct is the number of distinct n-grams the fill ratio implies, "
                  "the figure to compare with capacity")
 SHOWN_FILES = 20  # corpus files ``info`` lists; --json gives them all
+PROVENANCE_ORDER = ("corpus", "file_count", "bytes", "documents", "records", "bad_records",
+                    "skipped_files", "invalid_utf8_files", "built", "command", "cwd",
+                    "toolkit_version", "normalizer", "checksum")
 
 
 def filter_info(path: str | Path) -> dict:
@@ -59,15 +62,17 @@ def filter_info(path: str | Path) -> dict:
 def format_info(info: dict) -> str:
     """``info`` for a terminal: the header, the statistics, the corpus and its files."""
     shown = {k: v for k, v in info.items() if k not in ("provenance", "note")}
+    shown["inserted"] = f"{info['inserted']} (occurrences, repeats included)"
     lines = [format_mapping(shown)]
     prov = info.get("provenance")
     if not prov:
         lines.append("provenance:          none recorded (built before contamkit 0.3)")
     else:
         files = prov["files"]
-        lines += ["provenance:", format_mapping(
-            {k: (" ".join(v) if k == "command" else v) for k, v in prov.items()
-             if k != "files"}, "  "), f"  files ({len(files)}):"]
+        ordered = {k: prov[k] for k in PROVENANCE_ORDER if k in prov}
+        ordered.update({k: v for k, v in prov.items() if k not in ordered and k != "files"})
+        ordered["command"] = " ".join(ordered.get("command", []))
+        lines += ["provenance:", format_mapping(ordered, "  "), f"  files ({len(files)}):"]
         lines += [f"    {f['path']}  {f['bytes']:,} bytes  {f['mtime']}  {f['checksum']}"
                   for f in files[:SHOWN_FILES]]
         if len(files) > SHOWN_FILES:

@@ -79,10 +79,10 @@ def corpus_provenance(corpus: str | Path, files: list[Path], stats: CorpusStats,
     Call it after the corpus was read (``stats`` complete). Publishing then goes
     ``write_sidecar``, save the filter, ``drop_old_sidecars``.
     """
-    root = Path(corpus).resolve()
-    records = [file_record(p.resolve(), root) for p in files]
+    root = Path(corpus)  # not resolved: the files are found under it as given (links and all)
+    records = [file_record(Path(p), root) for p in files]
     record = {
-        "corpus": str(root),
+        "corpus": str(root.resolve()),
         "file_count": len(records),
         "bytes": sum(r["bytes"] for r in records),
         "documents": stats.documents,

@@ -54,8 +54,10 @@ def bench_dir(out: Path, bench: str, summary: dict | None = None) -> Path:
     summary = summary if summary is not None else read_summary(out / SUMMARY)
     if summary and "bench" in summary and not is_run(summary):
         return out  # a benchmark's folder (its reader checks the rest)
+    if summary is None:
+        raise UserError(f"{out}: no {SUMMARY} (not the output of `overlap`)")
     if not is_run(summary):
-        raise UserError(f"{out}: not an `overlap` output folder (no {SUMMARY} of a run)")
+        raise UserError(f"{out}: {SUMMARY} is not that of an `overlap` run")
     if bench not in summary["benches"]:
         raise UserError(f"{out}: no results for benchmark {bench!r} (it has "
                         f"{', '.join(summary['benches'])})")

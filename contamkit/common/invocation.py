@@ -1,21 +1,28 @@
 """The command line a result was made by, for the provenance records files carry.
 
-The CLI records its arguments when it starts (``record``); library code asks ``command_line``.
-Called from Python without the CLI, the process's own ``sys.argv`` is the best answer there is.
+The CLI runs each command inside ``running(args)``; library code asks ``command_line``. Called
+from Python without the CLI, the process's own ``sys.argv`` is the best answer there is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 _recorded: list[str] | None = None
 
 
-def record(args: list[str]) -> None:
-    """Remember the command being run: the program's name and its arguments."""
+@contextlib.contextmanager
+def running(args: list[str]) -> Iterator[None]:
+    """While the block runs, ``command_line`` is ``args`` (the program's name and arguments)."""
     global _recorded
-    _recorded = list(args)
+    before, _recorded = _recorded, list(args)
+    try:
+        yield
+    finally:
+        _recorded = before
 
 
 def command_line() -> list[str]:

@@ -10,12 +10,13 @@ import pytest
 from contamkit.common.errors import UserError
 from contamkit.corpus.read import corpus_files, plan_tasks
 from contamkit.scale.route import build_filter
-from overlap.bloom import BloomFilter, FilterParams, read_header
+from overlap.bloom import BloomFilter, FilterParams
 from overlap.build import BuildOptions, exact_capacity
 from overlap.filters import filter_info, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.pipeline import HashRun, HashSpec
 from overlap.verify import random_probe_hashes, verify_filter
+from tests.overlap.same_build import same_build
 
 
 def corpus_hashes(path):
@@ -88,26 +89,16 @@ def test_false_positive_rates_agree_where_they_can_be_seen(shared_data, tmp_path
     assert (fp_plain != fp_sharded).any()  # different sets: "exactly" excludes false positives
 
 
-def same_filter(a, b) -> bool:
-    """Identical bits and header, but for the build date its provenance records."""
-    def undated(path):
-        header, offset = read_header(path)
-        header["provenance"].pop("built")
-        return header, path.read_bytes()[offset:]
-
-    return undated(a) == undated(b)
-
-
 def test_one_shard_is_identical_to_the_plain_build(ptb, shared_data, tmp_path):
     src, d, _, _ = ptb
     build_filter(src, tmp_path / "one.bloom", BuildOptions(workers=1, shards=1, max_memory=1 << 30))
-    assert same_filter(d / "plain.bloom", tmp_path / "one.bloom")
+    assert same_build(d / "plain.bloom", tmp_path / "one.bloom")
     web = shared_data / "webtext" / "webtext.train.jsonl"  # byte ranges, a truncated last line
     opts = dict(workers=1, capacity=700_000)
     build_filter(web, tmp_path / "w1.bloom", BuildOptions(**opts))
     s = build_filter(web, tmp_path / "w2.bloom", BuildOptions(**opts, max_memory=1 << 30))
     assert s["bad_records"] == 1 and s["documents"] == 1408
-    assert same_filter(tmp_path / "w1.bloom", tmp_path / "w2.bloom")
+    assert same_build(tmp_path / "w1.bloom", tmp_path / "w2.bloom")
 
 
 def test_max_memory_picks_the_fewest_shards_that_fit(ptb, tmp_path):

@@ -1,7 +1,6 @@
 """Builds on a dask.distributed LocalCluster of 2 worker processes, against in-process builds."""
 
 import contextlib
-import filecmp
 import logging
 import os
 import socket
@@ -20,6 +19,7 @@ from contamkit.scale.jobs import SpillLayout, map_task
 from contamkit.scale.route import build_filter
 from overlap.build import BuildOptions
 from overlap.pipeline import HashSpec
+from tests.overlap.same_build import same_build
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
 
@@ -76,10 +76,8 @@ def inline_sharded(corpus, tmp_path_factory):
 
 
 def same_files(a: Path, b: Path) -> bool:
-    names = sorted(p.name for p in a.parent.glob(a.name + "*"))
-    assert len(names) == 5  # manifest and 4 shards
-    return names == sorted(p.name for p in b.parent.glob(b.name + "*")) and all(
-        filecmp.cmp(a.parent / n, b.parent / n, shallow=False) for n in names)
+    assert len(list(a.parent.glob(a.name + "*"))) == 5  # manifest and 4 shards
+    return same_build(a, b)
 
 
 def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus, tmp_path):
@@ -87,7 +85,7 @@ def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus
     single = build_filter(corpus, tmp_path / "single.bloom", BuildOptions(workers=1))
     s = build_filter(corpus, tmp_path / "dask.bloom", BuildOptions(scheduler=address))
     assert s["workers"] == 2 and s["bad_records"] == 1 and s["documents"] == single["documents"]
-    assert filecmp.cmp(tmp_path / "single.bloom", tmp_path / "dask.bloom", shallow=False)
+    assert same_build(tmp_path / "single.bloom", tmp_path / "dask.bloom")
 
 
 def test_sharded_dask_build_equals_the_in_process_one(cluster, corpus, inline_sharded, tmp_path):

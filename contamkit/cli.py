@@ -13,8 +13,17 @@ import json
 import sys
 from pathlib import Path
 
-from contamkit.common.errors import UserError
+from contamkit.common.errors import Terminated, UserError
 from contamkit.common.invocation import running
+from contamkit.common.parse import (
+    count,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from contamkit.common.processes import raise_on_sigterm
 from contamkit.common.progress import setup_logging
 
 # ---------------------------------------------------------------------------------- overlap
@@ -24,26 +33,30 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-filter", help="Bloom filter of a corpus's n-grams")
     p.add_argument("corpus", help="directory tree or file (.txt .jsonl .json .parquet, .gz/.zst)")
     p.add_argument("-o", "--output", required=True, help="filter file to write")
-    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
     p.add_argument("--unit", choices=("words", "gpt2"), default="words",
                    help="n-gram unit: normalized words or GPT-2 tokens (default words)")
-    p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
-    p.add_argument("--capacity", type=int, help="distinct n-grams to size for (default: count)")
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--fpr", type=probability, default=1e-8,
+                   help="target false-positive rate (default 1e-8)")
+    p.add_argument("--capacity", type=count, help="distinct n-grams to size for (default: count)")
+    p.add_argument("--workers", type=positive_int,
                    help="cores to use (default: all; 1 runs on one thread, 2 on threads of "
                    "one process, more add hashing processes)")
-    p.add_argument("--seed", type=int, default=0, help="hash seed (a filter parameter)")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="hash seed (a filter parameter; default 0)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output even if it is not a filter")
     p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
     scale = p.add_argument_group("scale-out (any of these: spilled build, see scale/README.md)")
     scale.add_argument("--scheduler", help="Dask scheduler address, or local:N for a local "
                        "cluster of N workers")
-    scale.add_argument("--shards", type=int, default=1,
+    scale.add_argument("--shards", type=non_negative_int, default=1,
                        help="shard files, a power of two (0: as few as --max-memory allows)")
     scale.add_argument("--max-memory",
                        help="memory one worker may hold for a shard or a spill run, e.g. 2GiB")
     scale.add_argument("--spill-dir", help="spilled hashes (default: beside the output)")
-    scale.add_argument("--connect-timeout", type=float, default=10.0,
+    scale.add_argument("--connect-timeout", type=positive_float, default=10.0,
                        help="seconds to reach the scheduler and a worker (default 10)")
     p.set_defaults(func=run_build_filter)
 
@@ -54,20 +67,22 @@ def run_build_filter(args: argparse.Namespace) -> None:
     from overlap.build import BuildOptions
 
     opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
-                        workers=args.workers, seed=args.seed, text_field=args.text_field,
+                        workers=args.workers or 0, seed=args.seed, text_field=args.text_field,
                         gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
                         shards=args.shards,
                         max_memory=parse_size(args.max_memory) if args.max_memory else None,
-                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout)
+                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout,
+                        force=args.force)
     build_filter(args.corpus, args.output, opts)
 
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="capacity plan: filter size, shards, memory, build time")
     p.add_argument("--corpus-bytes", required=True, help="corpus size, e.g. 40GB or 825GiB")
-    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
-    p.add_argument("--fpr", type=float, default=1e-8, help="target false-positive rate")
-    p.add_argument("--workers", type=int, default=1, help="worker cores (default 1)")
+    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--fpr", type=probability, default=1e-8,
+                   help="target false-positive rate (default 1e-8)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker cores (default 1)")
     p.add_argument("--max-memory", default="4GiB",
                    help="memory per worker for a shard (default 4GiB)")
     p.add_argument("--sample", help="corpus to calibrate on (default: the shared WebText sample)")
@@ -101,9 +116,9 @@ def run_info(args: argparse.Namespace) -> None:
 def add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="query random absent n-grams: the false-positive check")
     p.add_argument("filter")
-    p.add_argument("--probes", type=int, default=1_000_000, help="random probes (default 1e6)")
+    p.add_argument("--probes", type=count, default=1_000_000, help="random probes (default 1e6)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probes")
-    p.add_argument("--confidence", type=float, default=0.95,
+    p.add_argument("--confidence", type=probability, default=0.95,
                    help="confidence of the verdict and the bounds (default 0.95)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_verify)
@@ -134,16 +149,19 @@ def add_overlap(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-template",
                    help='--bench hf: the text checked, from fields, e.g. "{question} {answer}"')
     p.add_argument("--id-field", help="--bench hf: the field holding each row's id")
-    p.add_argument("--n", type=int, help="n-gram length (default: the filter's; must match it)")
+    p.add_argument("--n", type=positive_int,
+                   help="n-gram length (default: the filter's; must match it)")
     p.add_argument("--unit", choices=("words", "gpt2"),
                    help="n-gram unit (default: the filter's; must match it)")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
     p.add_argument("--scheduler", help="Dask scheduler address, or local:N, to spread examples")
-    p.add_argument("--connect-timeout", type=float, default=10.0,
+    p.add_argument("--connect-timeout", type=positive_float, default=10.0,
                    help="seconds to wait for the scheduler and a first worker (default 10)")
     p.add_argument("--buckets", default="0,15",
                    help="overlap %% bucket edges (default 0,15: 0, (0,15], >15)")
     p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out even if it is not an overlap run folder")
     p.set_defaults(func=run_overlap)
 
 
@@ -155,7 +173,8 @@ def run_overlap(args: argparse.Namespace) -> None:
     opts = OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n, unit=args.unit,
                           gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
                           scheduler=args.scheduler, connect_timeout=args.connect_timeout,
-                          text_template=args.text_template, id_field=args.id_field)
+                          text_template=args.text_template, id_field=args.id_field,
+                          force=args.force)
     run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
 
 
@@ -164,7 +183,7 @@ def add_table6(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="datasets folder (default: the shared data dir)")
     p.add_argument("--corpus-filter", help="filter of a training corpus: fills the corpus row")
     p.add_argument("--out", default="out/table6", help="output directory (default out/table6)")
-    p.add_argument("--n", type=int, default=8, help="n-gram length (default 8)")
+    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
     p.add_argument("--unit", choices=("words", "gpt2"), default="gpt2",
                    help="n-gram unit (default gpt2: closest to the paper)")
     p.add_argument("--granularity", choices=("stream", "example"), default="stream",
@@ -201,19 +220,25 @@ def add_decontaminate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="new directory for the cleaned corpus")
     p.add_argument("--split", default="test", help="benchmark split (default test)")
     p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
-    p.add_argument("--n", type=int, default=13, help="n-gram length (default 13, as GPT-3)")
+    p.add_argument("--n", type=positive_int, default=13,
+                   help="n-gram length (default 13, as GPT-3)")
     p.add_argument("--unit", choices=("words", "gpt2"), default="words",
                    help="n-gram unit (default words)")
-    p.add_argument("--window", type=int, default=200,
+    p.add_argument("--window", type=non_negative_int, default=200,
                    help="characters also cut on each side of a match (default 200)")
-    p.add_argument("--min-piece", type=int, default=200,
+    p.add_argument("--min-piece", type=non_negative_int, default=200,
                    help="pieces shorter than this many characters are dropped (default 200)")
-    p.add_argument("--max-pieces", type=int, default=10,
+    p.add_argument("--max-pieces", type=positive_int, default=10,
                    help="documents cut into more pieces are dropped (default 10)")
-    p.add_argument("--max-doc-freq", type=int, default=10,
+    p.add_argument("--max-doc-freq", type=positive_int, default=10,
                    help="n-grams in more corpus documents are ignored (default 10)")
     p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    p.add_argument("--allow-unreadable", action="store_true",
+                   help="write the output even if part of the corpus could not be read (that "
+                   "part is copied unsearched)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output even if it is not a decontaminated corpus")
     p.set_defaults(func=run_decontaminate)
 
 
@@ -224,7 +249,8 @@ def run_decontaminate(args: argparse.Namespace) -> None:
                            min_piece=args.min_piece, max_pieces=args.max_pieces,
                            max_doc_freq=args.max_doc_freq, split=args.split,
                            bench_path=args.bench_path, text_field=args.text_field,
-                           gpt2_vocab=args.gpt2_vocab)
+                           gpt2_vocab=args.gpt2_vocab, allow_unreadable=args.allow_unreadable,
+                           force=args.force)
     decontaminate(args.corpus, _bench_list(args.bench), args.out, opts)
 
 
@@ -262,7 +288,7 @@ def add_train_tokenizer(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-tokenizer", help="train a byte-level BPE (GPT-2 recipe) on a corpus")
     p.add_argument("corpus", help="corpus file or directory (.txt, .jsonl, .json, .parquet)")
     p.add_argument("-o", "--out", required=True, help="tokenizer directory to write")
-    p.add_argument("--vocab-size", type=int, required=True, help="tokens, including EOT")
+    p.add_argument("--vocab-size", type=positive_int, required=True, help="tokens, including EOT")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
     p.set_defaults(func=run_train_tokenizer)
 
@@ -283,11 +309,13 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", default="gpt2",
                    help="gpt2, a tokenizer directory, or bpe:N to train an N-token BPE on the "
                         "train split (default gpt2)")
-    p.add_argument("--val-fraction", type=float, default=0.05,
+    p.add_argument("--val-fraction", type=fraction, default=0.05,
                    help="share of documents held out for validation (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
-    p.add_argument("--workers", type=int, default=0, help="tokenizer threads (default: cores)")
+    p.add_argument("--workers", type=positive_int, help="tokenizer threads (default: cores)")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output even if it is not a data directory")
     p.set_defaults(func=run_prepare)
 
 
@@ -295,7 +323,7 @@ def run_prepare(args: argparse.Namespace) -> None:
     from training.prepare import prepare_corpus
 
     prepare_corpus(args.corpus, args.out, args.tokenizer, args.val_fraction, args.seed,
-                   args.workers, args.text_field)
+                   args.workers or 0, args.text_field, args.force)
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
@@ -340,13 +368,19 @@ def add_fetch_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="split, or 'all' (default: the benchmark's default split)")
     p.add_argument("--variant", help="file format, or 'all' (default: the default variant)")
     p.add_argument("--bench-path", help="folder to download into (default: the cache)")
+    p.add_argument("--trust-unverified", action="store_true",
+                   help="accept files that have no pinned sha256 (webtext, the HF parquet "
+                   "files, text8, WSCollection.xml), with a warning")
     p.set_defaults(func=run_fetch_bench)
 
 
 def run_fetch_bench(args: argparse.Namespace) -> None:
     from contamkit.benchmarks import fetch_benchmark
+    from contamkit.benchmarks.download import trusting_unverified
 
-    for path in fetch_benchmark(args.name, args.split, args.variant, args.bench_path):
+    with trusting_unverified(args.trust_unverified):
+        paths = fetch_benchmark(args.name, args.split, args.variant, args.bench_path)
+    for path in paths:
         print(path)
 
 
@@ -354,20 +388,26 @@ def run_fetch_bench(args: argparse.Namespace) -> None:
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a checkpoint on a benchmark, one line per example")
-    p.add_argument("--model", required=True, help="checkpoint directory")
+    p = sub.add_parser("evaluate", help="score a model on a benchmark, one line per example")
+    p.add_argument("--model", required=True, help="checkpoint directory, or a local Hugging "
+                   "Face causal-LM directory (config.json + weights + tokenizer)")
     p.add_argument("--bench", required=True, help="benchmark name (see `benchmarks`)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--split", help="split (default: the benchmark's default)")
     p.add_argument("--variant", help="file format (default: the benchmark's default)")
     p.add_argument("--bench-path", help="benchmark file or folder (default: cache/shared data)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N examples")
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples")
     p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
-    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="sequences per forward pass (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--stride", type=int, help="sliding-window stride for LM sets "
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                   help="weights' type (default float32)")
+    p.add_argument("--stride", type=positive_int, help="sliding-window stride for LM sets "
                    "(default: block_size // 2)")
-    p.add_argument("--max-new-tokens", type=int, default=32, help="CoQA answer length cap")
+    p.add_argument("--max-new-tokens", type=positive_int,
+                   help="generation cap (default: 32 for CoQA, the task's for exact match: 256 "
+                   "for GSM8K)")
     p.set_defaults(func=run_evaluate)
 
 
@@ -379,7 +419,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
                        max_new_tokens=args.max_new_tokens)
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, opts=opts)
+             device=args.device, dtype=args.dtype, opts=opts)
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:
@@ -389,8 +429,10 @@ def add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--buckets", default="0.05,0.15,0.5",
                    help="overlap bucket edges in (0, 1) (default 0.05,0.15,0.5)")
-    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=int, default=2000, help="permutation-test relabellings")
+    p.add_argument("--bootstrap", type=count, default=2000,
+                   help="bootstrap resamples (default 2000)")
+    p.add_argument("--permutations", type=count, default=2000,
+                   help="permutation-test relabellings (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of resampling")
     p.set_defaults(func=run_analyze)
 
@@ -421,9 +463,9 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
                    "LAMBADA's target word) or only its context (default all)")
     p.add_argument("--metric", help="metric to score (default: the task's headline; "
                    "loss_bits: the mean per-example loss)")
-    p.add_argument("--thresholds", type=int, default=8, help="grid points per measure")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=int, default=2000,
+    p.add_argument("--thresholds", type=positive_int, default=8, help="grid points per measure")
+    p.add_argument("--bootstrap", type=count, default=1000, help="bootstrap resamples")
+    p.add_argument("--permutations", type=count, default=2000,
                    help="permutation-test relabellings (default 2000; Holm over m cells needs "
                    "more than m / alpha)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
@@ -453,10 +495,13 @@ def add_underfit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heldout-data", required=True,
                    help="prepared data directory (its val split) or a corpus")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--max-tokens", type=int, default=200_000, help="tokens scored per side")
-    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    p.add_argument("--max-tokens", type=count, default=200_000,
+                   help="tokens scored per side (default 200000)")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="sequences per forward pass (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--stride", type=int, help="sliding-window stride (default: block_size // 2)")
+    p.add_argument("--stride", type=positive_int,
+                   help="sliding-window stride (default: block_size // 2)")
     p.set_defaults(func=run_underfit)
 
 
@@ -547,20 +592,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure the user can act on ends in one line on stderr."""
     parser = build_parser()
     args = parser.parse_args(argv)
     command = [Path(sys.argv[0]).name if argv is None else parser.prog,
                *(sys.argv[1:] if argv is None else argv)]
     setup_logging(args.verbose)
+    raise_on_sigterm()
     try:
         with running(command):  # the command line provenance records
             args.func(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("interrupted", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # the system refused (disk full, permissions): no traceback either
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 

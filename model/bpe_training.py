@@ -12,9 +12,10 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import iter_documents
-from model.tokenizer import EOT, TrainedBPE
+from contamkit.corpus.read import CorpusStats, iter_documents
+from model.tokenizer import EOT, TRAINED_FILES, TrainedBPE
 
 MIN_VOCAB = 257  # 256 bytes + <|endoftext|>
 
@@ -43,10 +44,17 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> 
 def train_tokenizer_on_corpus(
     corpus: str | Path, directory: str | Path, vocab_size: int, text_field: str = "text"
 ) -> TrainedBPE:
-    """Train on every document of a corpus file or directory and save into ``directory``."""
-    texts = (d.text for d in progress(iterable=iter_documents(corpus, text_field),
+    """Train on every document of a corpus file or directory and save into ``directory``
+    (replaced whole, atomically; never one of the corpus's own folders)."""
+    check_output(directory, [corpus], kind="tokenizer directory", directory=True,
+                 own=lambda d: (d / TRAINED_FILES[1]).is_file())
+    stats = CorpusStats()
+    texts = (d.text for d in progress(iterable=iter_documents(corpus, text_field, stats),
                                       desc="tokenizer corpus", unit="doc"))
     bpe = train_bpe(texts, vocab_size)
-    bpe.save(directory)
-    log.info(f"saved tokenizer {bpe.name} to {directory}")
+    stats.report_new(0)
+    with staged_dir(directory) as tmp:
+        bpe.save(tmp)
+    log.info(f"saved tokenizer {bpe.name} to {directory} ({stats.documents} documents; skipped "
+             f"{stats.skipped_files} files, {stats.bad_records} bad records)")
     return bpe

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import torch
 
-from model.gpt2 import GPT
+from model.scoring import LM
 from model.tokenizer import Tokenizer
 
 
 def generate(
-    model: GPT,
+    model: LM,
     prompt: list[int],
     max_new_tokens: int,
     temperature: float = 0.0,

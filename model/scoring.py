@@ -1,10 +1,10 @@
 """Per-token log-probabilities of many variable-length sequences, batched.
 
-Sequences are cut into *windows* (at most block_size tokens, plus the index of the first token
-to score in it), sorted by length and right-padded into batches. Right padding needs no
-attention mask: causal attention never lets a real position see the padding after it. Only the
-scored positions are projected to the vocabulary, in chunks, so memory stays at
-O(chunk x vocab) whatever the batch.
+Sequences are cut into *windows* (at most block_size + 1 tokens, the last of them only a
+target, plus the index of the first token to score), sorted by length and right-padded into
+batches. Right padding needs no attention mask: causal attention never lets a real position see
+the padding after it. Only the scored positions are projected to the vocabulary, in chunks, so
+memory stays at O(chunk x vocab) whatever the batch.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ import torch
 
 from contamkit.common.progress import log, progress
 from model.gpt2 import GPT
+from model.hf import HFCausalLM
+
+LM = GPT | HFCausalLM  # what scoring and generation take: this toolkit's GPT-2 or an HF model
 
 LOGIT_CHUNK = 1 << 25  # floats of logits materialized at once (128 MiB)
 
 
 def token_logprobs(
-    model: GPT,
+    model: LM,
     sequences: list[list[int]],
     batch_size: int = 16,
     device: str | torch.device | None = None,
@@ -50,7 +53,7 @@ def token_logprobs(
 
 
 def token_logprob_moments(
-    model: GPT,
+    model: LM,
     sequences: list[list[int]],
     batch_size: int = 16,
     device: str | torch.device | None = None,
@@ -77,7 +80,7 @@ def token_logprob_moments(
 
 
 def continuation_scores(
-    model: GPT,
+    model: LM,
     contexts: list[list[int]],
     continuations: list[list[int]],
     batch_size: int = 16,
@@ -86,17 +89,19 @@ def continuation_scores(
     """For each pair: log-probs of the continuation's tokens given the context, and whether
     every one of them is the greedy (argmax) choice (LAMBADA accuracy, Winograd scoring).
 
-    A pair longer than block_size keeps its last block_size tokens (context cut on the left).
+    A pair longer than the context keeps ``(context + continuation)[-(block_size + 1):]`` and
+    feeds all but its last token, as lm-evaluation-harness does: the model sees block_size
+    tokens, and every continuation token is predicted from all the tokens that fit before it.
     """
     if len(contexts) != len(continuations):
         raise ValueError(f"{len(contexts)} contexts but {len(continuations)} continuations")
     block = model.config.block_size
     windows = []
     for ctx, cont in zip(contexts, continuations, strict=True):
-        if not ctx or not cont or len(cont) >= block:
-            raise ValueError(f"need a context and a continuation of 1..{block - 1} tokens, got "
+        if not ctx or not cont or len(cont) > block:
+            raise ValueError(f"need a context and a continuation of 1..{block} tokens, got "
                              f"{len(ctx)} + {len(cont)}")
-        tokens = (list(ctx) + list(cont))[-block:]
+        tokens = (list(ctx) + list(cont))[-(block + 1):]
         windows.append((tokens, len(tokens) - len(cont)))
     return [(lp, bool(greedy.all())) for lp, greedy in
             _score_windows(model, windows, batch_size, device)]
@@ -117,11 +122,12 @@ def _sliding_windows(seq: list[int], block: int, stride: int) -> list[tuple[list
 
 
 def _score_windows(
-    model: GPT, windows: list[tuple[list[int], int]], batch_size: int, device,
+    model: LM, windows: list[tuple[list[int], int]], batch_size: int, device,
     moments: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per window: log-probs (with ``moments``: [n, 3] rows of log-prob, mu, sigma) and greedy
-    flags of tokens[first:], each given all before it."""
+    flags of tokens[first:], each given all before it. A window may hold block_size + 1
+    tokens: its last token is a target, never an input."""
     device = torch.device(device) if device else next(model.parameters()).device
     model.to(device)
     was_training = model.training
@@ -147,7 +153,7 @@ def _score_windows(
 
 
 def _score_batch(
-    model: GPT, windows: list[tuple[list[int], int]], device, moments: bool = False
+    model: LM, windows: list[tuple[list[int], int]], device, moments: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     lengths = torch.tensor([len(t) for t, _ in windows])
     firsts = torch.tensor([f for _, f in windows])
@@ -159,7 +165,7 @@ def _score_batch(
     keep = (pos[1:] >= firsts[:, None]) & (pos[1:] < lengths[:, None])
     x = x.to(device)
     keep_d = keep.to(device)
-    h = model.hidden(x)[:, :-1][keep_d]
+    h = model.hidden(x[:, :-1])[keep_d]
     targets = x[:, 1:][keep_d]
     logprobs, greedy = [], []
     rows = max(1, LOGIT_CHUNK // model.config.vocab_size)

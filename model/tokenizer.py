@@ -28,7 +28,9 @@ GPT2_FILES = ("encoder.json", "vocab.bpe")
 class Tokenizer(Protocol):
     name: str  # identity recorded in filters, manifests and checkpoints
     vocab_size: int
-    eot_id: int
+    eot_id: int  # ends a document (and a generation)
+    prefix_id: int  # a document scored from its first token is predicted from this one
+    context_prefix: list[int]  # ids put before every scored context (a model's BOS; or none)
 
     def encode(self, text: str) -> list[int]: ...
 
@@ -44,7 +46,8 @@ class TiktokenGPT2:
         self.enc = enc
         self.name = name
         self.vocab_size = enc.n_vocab
-        self.eot_id = enc.eot_token
+        self.eot_id = self.prefix_id = enc.eot_token
+        self.context_prefix: list[int] = []
 
     def encode(self, text: str) -> list[int]:
         return self.enc.encode_ordinary(text)
@@ -121,7 +124,8 @@ class TrainedBPE:
         self.tok = tok
         self.json = tok.to_str()
         self.vocab_size = tok.get_vocab_size(with_added_tokens=True)
-        self.eot_id = tok.token_to_id(EOT)
+        self.eot_id = self.prefix_id = tok.token_to_id(EOT)
+        self.context_prefix: list[int] = []
         self.sha256 = hashlib.sha256(self.json.encode()).hexdigest()
         self.name = f"bpe{self.vocab_size}:{self.sha256[:16]}"
 

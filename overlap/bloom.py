@@ -41,13 +41,39 @@ import xxhash
 
 from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
+from contamkit.common.schema import Field, at_least, between, validate
 from overlap import probes
+from overlap.provenance import SCHEMA as PROVENANCE_SCHEMA
 
 MAGIC = b"CTMBLOOM"
 FORMAT_VERSION = 2  # 2: enhanced double hashing, prime m
 _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
+MAX_K = 255  # probes per n-gram: far beyond any rate asked (k = 27 at 1e-8)
+
+# What a header must hold (``contamkit.common.schema``); checked before any value is used.
+PARAMS_SCHEMA = {
+    "n": Field(int, *at_least(1)),
+    "unit": Field(str),
+    "normalizer": Field(str),
+    "tokenizer": Field(str),
+    "seed": Field(int, lambda v: 0 <= v < 2**64, "a 64-bit unsigned integer"),
+    "m": Field(int, lambda v: 0 < v < 2**63, "positive"),
+    "k": Field(int, lambda v: 1 <= v <= MAX_K, f"between 1 and {MAX_K}"),
+    "target_fpr": Field(float, *between(0, 1)),
+    "capacity": Field(int, *at_least(1)),
+}
+HEADER_SCHEMA = {
+    "params": Field(dict, fields=PARAMS_SCHEMA, closed=True),
+    "inserted": Field(int, *at_least(0)),
+    "bits_checksum": Field(str, lambda v: v.startswith("xxh3_128:"), "'xxh3_128:<hex>'"),
+    "shard": Field(dict, required=False, closed=True, fields={
+        "index": Field(int, *at_least(0)),
+        "count": Field(int, lambda v: v >= 1 and not v & (v - 1), "a power of two"),
+    }),
+    "provenance": Field(dict, required=False, fields=PROVENANCE_SCHEMA),
+}
 
 
 @dataclass(frozen=True)
@@ -259,5 +285,14 @@ def read_header(path: Path) -> tuple[dict, int]:
         raise UserError(f"{path}: cannot read filter: {e.strerror}") from None
     if len(raw) != length or zlib.crc32(raw) != crc:
         raise UserError(f"{path}: filter header is truncated or corrupt")
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply
+        raise UserError(f"{path}: filter header is not valid JSON") from None
+    validate(header, HEADER_SCHEMA, f"{path}: filter header")
+    shard = header.get("shard")
+    if shard and shard["index"] >= shard["count"]:
+        raise UserError(f"{path}: filter header: shard.index {shard['index']} is not below "
+                        f"shard.count {shard['count']}")
     used = _PREFIX.size + length
-    return json.loads(raw), used + (-used % _PAGE)
+    return header, used + (-used % _PAGE)

@@ -1,19 +1,23 @@
-"""``build-filter``: a corpus in, a Bloom filter of its n-grams out, sized honestly.
+"""``build-filter``: a corpus in, a Bloom filter of its n-grams out, sized honestly, in one pass.
 
-Without ``--capacity`` a first pass counts distinct n-grams: exactly (unique 128-bit hashes) when
-its hashes fit a memory budget — then they are inserted straight from memory, the corpus is read
-once, and the filter is sized for the exact count plus 0.5 % — otherwise with HyperLogLog (0.8 %
-standard error) plus 6 standard errors, and a second pass inserts. With ``--capacity`` the
-corpus is read once. Either way the finished filter's false-positive rate, estimated from its
-fill ratio, is checked against the target: an automatic size that fell short is rebuilt larger
-(and logged); a user-given capacity that was too small is an error, and nothing is written.
+Without ``--capacity`` the corpus is read once, sample first (``sample_first``): a spread of
+``SAMPLE_WINDOWS`` byte ranges of plain files (whole files where a file cannot be cut: .gz,
+.zst, .json, .parquet), ``SAMPLE_BYTES`` in all. Its hashes are kept (at most
+``SAMPLE_NGRAMS``), counted exactly, and the count is extrapolated by bytes to the whole corpus
+with ``SAMPLE_MARGIN`` to spare; the filter is made that size, the kept hashes go in, and the
+same reading goes on into it. A corpus no larger than the sample is counted exactly. With
+``--capacity`` the filter is made that size at once. Either way the finished filter's
+false-positive rate, estimated from its fill ratio, is checked against the target: an automatic
+size that fell short is rebuilt larger in a second pass (logged as a warning); a user-given
+capacity that was too small is an error, and nothing is written. docs/engine-build.md says why.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,19 +25,31 @@ import numpy as np
 
 from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
-from contamkit.corpus.read import CorpusStats, corpus_files, plan_tasks
+from contamkit.corpus.read import (
+    CorpusStats,
+    Task,
+    corpus_files,
+    file_format,
+    line_start_after,
+    plan_tasks,
+)
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.hll import STD_ERROR, HyperLogLog
+from overlap.filters import is_filter
 from overlap.ngrams import Hashes, count_distinct
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes
+from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
 from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
-KEEP_BYTES = 512 << 20  # hashes kept from the counting pass to avoid reading twice
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
+SAMPLE_BYTES = 32 << 20  # corpus bytes (as stored) read first to size the filter
+SAMPLE_WINDOWS = 64  # places the sample is taken from, evenly spread over the corpus
+SAMPLE_NGRAMS = 8 << 20  # n-gram hashes kept from the sample at most (128 MiB)
+SAMPLE_MARGIN = 1.1  # room above the count extrapolated from the sample
+MAX_REBUILDS = 2
 
 
 @dataclass
@@ -53,6 +69,7 @@ class BuildOptions:
     max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
     spill_dir: str | None = None  # default: beside the output
     connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
+    force: bool = False  # replace an existing output that is not a filter
 
     def scaled(self) -> bool:
         """Whether the spilled build must run: ``build_filter`` here refuses these options."""
@@ -63,27 +80,6 @@ def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterPa
     """The filter's parameters for ``capacity`` distinct n-grams with these options."""
     return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
-
-
-def _count_pass(run: HashRun) -> tuple[int, list | None]:
-    """Capacity to size for, and the hashes themselves if they fit in ``KEEP_BYTES``."""
-    hll = HyperLogLog()
-    kept: list | None = []
-    size = 0
-    for h in run:
-        hll.add(h.h1, h.h2)
-        if kept is not None:
-            size += h.h1.nbytes + h.h2.nbytes
-            if size <= KEEP_BYTES:
-                kept.append(h)
-            else:
-                kept = None
-    if kept is None:
-        return math.ceil(hll.estimate() * (1 + 6 * STD_ERROR)) + 1, None
-    pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
-    pairs[:, 0] = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
-    pairs[:, 1] = np.concatenate([h.h2 for h in kept] or [np.empty(0, np.uint64)])
-    return exact_capacity(count_distinct(pairs)), kept
 
 
 def exact_capacity(distinct: int) -> int:
@@ -105,6 +101,112 @@ def _fill(bloom: BloomFilter, hashes: Iterable[Hashes], workers: int) -> None:
         pass
 
 
+def _bit_reversed(count: int) -> list[int]:
+    """0 .. count - 1 in bit-reversed order: every prefix is spread over the whole range."""
+    bits = max(count - 1, 0).bit_length()
+    return sorted(range(count), key=lambda i: int(f"{i:0{bits}b}"[::-1] or "0", 2))
+
+
+def _cuttable(task: Task) -> bool:
+    return file_format(Path(task.path)) in (("txt", ""), ("jsonl", ""))
+
+
+def sample_first(tasks: list[Task]) -> tuple[list[Task], int]:
+    """The tasks reordered so that a sample of the corpus comes first, and how many tasks it
+    has: ``SAMPLE_WINDOWS`` windows of ``SAMPLE_BYTES`` in all, at evenly spaced offsets of the
+    corpus (its files end to end, in bytes as stored), in bit-reversed order (so that a sample
+    cut short is still spread). A window takes the tasks it overlaps: a task no larger than a
+    window, or of a file that cannot be cut (.gz, .zst, .json, .parquet), whole; of a larger
+    plain file, the lines from the first line start in the window to the first past it (none
+    where one long line covers the window). Every byte still belongs to exactly one task."""
+    sizes = [task_bytes(t) for t in tasks]
+    total = sum(sizes)
+    if total <= SAMPLE_BYTES:
+        return tasks, len(tasks)
+    offsets = np.cumsum([0, *sizes])
+    width = max(SAMPLE_BYTES // SAMPLE_WINDOWS, 1)
+    windows: dict[int, list[tuple[int, int, int]]] = {}  # task -> [(window, from, to)] in file
+    for w in range(SAMPLE_WINDOWS):
+        a = w * total // SAMPLE_WINDOWS + (total // SAMPLE_WINDOWS - width) // 2
+        i = int(np.searchsorted(offsets, a, side="right")) - 1
+        while i < len(tasks) and offsets[i] < a + width:
+            shift = tasks[i].start - int(offsets[i])
+            lo, hi = max(a, int(offsets[i])) + shift, min(a + width, int(offsets[i + 1])) + shift
+            windows.setdefault(i, []).append((w, lo, hi))
+            i += 1
+    sample: dict[int, list[Task]] = {}  # window -> its tasks
+    rest = []
+    for i, task in enumerate(tasks):
+        if i not in windows:
+            rest.append(task)
+        elif not _cuttable(task) or sizes[i] <= width:
+            sample.setdefault(windows[i][0][0], []).append(task)
+        else:
+            pos, end = task.start, task.start + sizes[i]
+            for w, a, b in windows[i]:
+                lo = line_start_after(task.path, max(a, pos), width)
+                hi = None if lo is None else line_start_after(task.path, max(b, lo + 1), width)
+                if lo is None or hi is None or lo >= end:
+                    continue  # inside a long line: the task that reads the line has it
+                hi = min(hi, end)
+                rest += [Task(task.path, pos, lo)] if lo > pos else []
+                sample.setdefault(w, []).append(Task(task.path, lo, hi))
+                pos = hi
+            rest += [Task(task.path, pos, end)] if end > pos else []
+    chosen = [t for w in _bit_reversed(SAMPLE_WINDOWS) for t in sample.get(w, [])]
+    return chosen + rest, len(chosen)
+
+
+def _read_sample(run: HashRun, hashes: Iterator[Hashes],
+                 sampled: int) -> tuple[list[Hashes], bool]:
+    """The hashes of the sample, and whether that was the whole corpus. The sample ends with
+    its ``sampled`` tasks, or at ``SAMPLE_NGRAMS`` hashes, or past ``SAMPLE_BYTES`` read (its
+    windows fell inside long lines, or a whole file is larger)."""
+    kept, count = [], 0
+    for h in hashes:
+        kept.append(h)
+        count += len(h.h1)
+        if ((sampled and run.finished >= sampled) or count >= SAMPLE_NGRAMS
+                or run.read_bytes > SAMPLE_BYTES):
+            return kept, False
+    return kept, True
+
+
+def sample_capacity(kept: list[Hashes], read_bytes: int, total_bytes: int,
+                    whole: bool) -> int:
+    """The capacity to size for: the sample's exact distinct count, extrapolated by bytes to
+    the whole corpus with ``SAMPLE_MARGIN`` to spare (exact when the sample was the corpus)."""
+    pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
+    if len(pairs):
+        pairs[:, 0] = np.concatenate([h.h1 for h in kept])
+        pairs[:, 1] = np.concatenate([h.h2 for h in kept])
+    distinct = count_distinct(pairs)
+    if whole:
+        return exact_capacity(distinct)
+    scale = total_bytes / max(read_bytes, 1)
+    capacity = math.ceil(distinct * scale * SAMPLE_MARGIN) + 1
+    log.info("sized for %d distinct n-grams: %d in a sample of %.1f MB, %.2f%% of the corpus",
+             capacity, distinct, read_bytes / 1e6, 100 / scale)
+    return capacity
+
+
+def _drain(kept: list[Hashes]) -> Iterator[Hashes]:
+    """The kept batches in order, each let go of once handed out."""
+    kept.reverse()
+    while kept:
+        yield kept.pop()
+
+
+def _rebuild_capacity(figures: dict, ngrams: int, capacity: int, attempt: int) -> int:
+    """A capacity for a filter that fell short: the distinct count its fill ratio gives, with
+    10 % to spare, while that estimate is reliable (fill below 0.9, first retry); else the
+    n-grams read, duplicates included, which no distinct count exceeds."""
+    if attempt == 0 and figures["fill_ratio"] < 0.9:
+        needed = math.ceil(figures["estimated_distinct"] * 1.1)
+        return max(min(needed, exact_capacity(ngrams)), math.ceil(capacity * 1.1))
+    return exact_capacity(ngrams)
+
+
 def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
     """Build and save the filter of ``corpus`` in this process; returns the summary figures.
 
@@ -113,6 +215,7 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     """
     if opts.n < 1:
         raise UserError(f"n must be at least 1, got {opts.n}")
+    check_output(out, [corpus], kind="filter file", own=is_filter, force=opts.force)
     if opts.scaled():
         raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()
@@ -123,38 +226,42 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     tasks = plan_tasks(files, max(hashing_processes(workers), 1))
     spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)
 
-    first = HashRun(tasks, spec, workers, "counting" if opts.capacity is None else "building")
-    passes = 1
     if opts.capacity is None:
-        capacity, kept = _count_pass(first)
-        bloom = BloomFilter(filter_params(opts, capacity, tokenizer))
-        if kept is None:
-            passes += 1
-            _fill(bloom, HashRun(tasks, spec, workers, "building"), workers)
-        else:
-            _fill(bloom, kept, workers)
+        tasks, sampled = sample_first(tasks)
+    run = HashRun(tasks, spec, workers, "building")
+    hashes = iter(run)
+    if opts.capacity is None:
+        kept, whole = _read_sample(run, hashes, sampled)
+        capacity = sample_capacity(kept, run.read_bytes, sum(map(task_bytes, tasks)), whole)
+        hashes = itertools.chain(_drain(kept), hashes)
     else:
-        bloom = BloomFilter(filter_params(opts, opts.capacity, tokenizer))
-        _fill(bloom, first, workers)
-    if first.ngrams == 0:
+        capacity = opts.capacity
+    bloom = BloomFilter(filter_params(opts, capacity, tokenizer))
+    _fill(bloom, hashes, workers)
+    if run.ngrams == 0:
         raise UserError(f"{corpus}: no n-grams: no document has {opts.n} or more {opts.unit}; "
                         "nothing was written")
 
+    passes = 1
     figures = bloom.stats()  # one pass over the bits: they may be gigabytes
-    achieved = figures["estimated_fpr"]
-    if achieved > opts.fpr * FPR_SLACK:
-        needed = math.ceil(min(figures["estimated_distinct"], first.ngrams) * 1.1)
+    while figures["estimated_fpr"] > opts.fpr * FPR_SLACK:
+        achieved = figures["estimated_fpr"]
         if opts.capacity is not None:
+            needed = math.ceil(min(figures["estimated_distinct"], run.ngrams) * 1.1)
             raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
                             f"{achieved:.3g} > target {opts.fpr:g}; use --capacity {needed} or "
                             "leave it out. Nothing was written")
-        log.warning("distinct estimate fell short (FPR %.3g > %g): rebuilding for %d n-grams",
-                    achieved, opts.fpr, needed)
-        bloom = BloomFilter(filter_params(opts, needed, tokenizer))
+        if passes > MAX_REBUILDS:
+            raise UserError(f"the filter's FPR stays {achieved:.3g} > target {opts.fpr:g} after "
+                            f"{MAX_REBUILDS} rebuilds; nothing was written")
+        capacity = _rebuild_capacity(figures, run.ngrams, bloom.params.capacity, passes - 1)
+        log.warning("the sample's estimate fell short (FPR %.3g > %g): reading the corpus again "
+                    "for a filter sized for %d n-grams", achieved, opts.fpr, capacity)
+        bloom = BloomFilter(filter_params(opts, capacity, tokenizer))
         passes += 1
         _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"), workers)
         figures = bloom.stats()
-    stats = first.stats
+    stats = run.stats
     bloom.provenance, listed = corpus_provenance(corpus, files, read_stats(stats, scan), out)
     write_sidecar(out, bloom.provenance, listed)
     bloom.save(out)
@@ -167,8 +274,8 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         "files": stats.files,
         "documents": stats.documents,
         "bytes": stats.bytes,
-        "words": first.words,
-        "ngrams": first.ngrams,
+        "words": run.words,
+        "ngrams": run.ngrams,
         **figures,
         "params": asdict(bloom.params),
         "passes": passes,

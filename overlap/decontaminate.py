@@ -28,6 +28,7 @@ import numpy as np
 from contamkit.benchmarks import get_benchmark, load_benchmark
 from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
 from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
 from contamkit.corpus.write import rewrite_file
@@ -54,6 +55,8 @@ class DecontamOptions:
     text_field: str = "text"
     gpt2_vocab: str | None = None
     seed: int = 0
+    allow_unreadable: bool = False  # write a corpus part of which could not be read
+    force: bool = False  # replace an existing output that is not a decontaminated corpus
 
 
 @dataclass
@@ -191,6 +194,8 @@ def decontaminate(corpus: str | Path, benches: Sequence[str], out: str | Path,
     ngram_set, bench_info = benchmark_ngrams(benches, opts, coder)
     stats = CorpusStats()
     found = scan(corpus, ngram_set, coder, opts, stats)
+    stats.report_new(0)
+    _check_unread(corpus, stats, opts)
     ignored = document_frequency(found, len(ngram_set)) > opts.max_doc_freq
 
     root = corpus if corpus.is_dir() else corpus.parent
@@ -204,26 +209,33 @@ def decontaminate(corpus: str | Path, benches: Sequence[str], out: str | Path,
 
     files = corpus_files(corpus)
     written = 0
-    for path in progress(iterable=files, desc="writing", unit="file"):
-        written += len(rewrite_file(path, out / path.relative_to(root), edits.get(str(path), {}),
-                                    opts.text_field))
-    report = _report(corpus, out, opts, stats, bench_info, ngram_set, found, ignored, doc_rows,
-                     len(files), written, len(edits))
-    write_jsonl(out / DOCUMENTS_NAME, doc_rows)
-    write_json(out / REPORT_NAME, report)
+    with staged_dir(out) as tmp:  # the whole output appears at once, or not at all
+        for path in progress(iterable=files, desc="writing", unit="file"):
+            written += len(rewrite_file(path, tmp / path.relative_to(root),
+                                        edits.get(str(path), {}), opts.text_field))
+        report = _report(corpus, out, opts, stats, bench_info, ngram_set, found, ignored,
+                         doc_rows, len(files), written, len(edits))
+        write_jsonl(tmp / DOCUMENTS_NAME, doc_rows)
+        write_json(tmp / REPORT_NAME, report)
     log.info(format_report(report))
     return report
+
+
+def _check_unread(corpus: Path, stats: CorpusStats, opts: DecontamOptions) -> None:
+    """Refuse to call a corpus clean when part of it could not be read: that part was not
+    searched, and may hold benchmark text (it would be copied as it is)."""
+    if stats.unread() and not opts.allow_unreadable:
+        raise UserError(f"{corpus}: {stats.skipped_files - stats.unknown_files} file(s) and "
+                        f"{stats.bad_records} record(s) could not be read (warnings above); "
+                        "unread text may hold benchmark n-grams, so nothing was written. Fix "
+                        "them, or pass --allow-unreadable to write the rest as it is")
 
 
 def _check_paths(corpus: Path, out: Path, opts: DecontamOptions) -> None:
     if not corpus.exists():
         raise UserError(f"{corpus}: no such file or directory")
-    src, dst = corpus.resolve(), out.resolve()
-    if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
-        raise UserError(f"{out}: the output must be a new directory outside the input corpus "
-                        f"{corpus} (the input is never modified)")
-    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
-        raise UserError(f"{out}: exists and is not an empty directory; choose a new one")
+    check_output(out, [corpus], kind="decontaminated corpus", directory=True,
+                 own=lambda d: (d / REPORT_NAME).is_file(), force=opts.force)
     if opts.n < 1:
         raise UserError(f"decontaminate: n must be at least 1, got {opts.n}")
     for name in ("window", "min_piece", "max_pieces", "max_doc_freq"):
@@ -271,6 +283,7 @@ def _report(corpus: Path, out: Path, opts: DecontamOptions, stats: CorpusStats,
             "files_written": written,
             "documents": stats.documents,
             "bad_records_passed_through": stats.bad_records,
+            "unreadable_files_copied": stats.skipped_files - stats.unknown_files,
             "documents_with_matches": len(cut_rows),
             "documents_cut": sum(r["action"] == "cut" for r in cut_rows),
             "documents_dropped": sum(r["action"].startswith("dropped") for r in cut_rows),
@@ -287,4 +300,6 @@ def format_report(r: dict) -> str:
             f"{t['documents_with_matches']} with benchmark {r['options']['n']}-grams "
             f"({t['documents_cut']} cut, {t['documents_dropped']} dropped), "
             f"{t['chars_removed']} characters removed, {t['ignored_ngrams']} n-grams ignored "
-            f"(in > {r['options']['max_doc_freq']} documents); report {REPORT_NAME}")
+            f"(in > {r['options']['max_doc_freq']} documents); skipped "
+            f"{t['unreadable_files_copied']} files, {t['bad_records_passed_through']} bad records; "
+            f"report {REPORT_NAME}")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from contamkit.common.errors import UserError
 from contamkit.common.render import format_mapping
-from overlap.bloom import FORMAT_VERSION, BloomFilter, read_header
+from overlap.bloom import FORMAT_VERSION, MAGIC, BloomFilter, read_header
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.provenance import provenance_files
-from overlap.sharded import ShardedFilter, is_manifest
+from overlap.sharded import MANIFEST_FORMAT, ShardedFilter, is_manifest
 
 
 def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedFilter:
@@ -28,6 +28,16 @@ def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedF
         raise UserError(f"{path}: this is shard {shard['index']} of {shard['count']} of a sharded "
                         "filter; open its manifest (the file without the .shard-… suffix)")
     return BloomFilter.load(path, verify=verify)
+
+
+def is_filter(path: Path) -> bool:
+    """Whether ``path`` holds a filter or a sharded filter's manifest (what build-filter may
+    replace without ``--force``)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(MAGIC):
+        return True
+    return head.startswith(b"{") and f'"format": "{MANIFEST_FORMAT}"'.encode() in head
 
 
 def check_compatible(bloom: BloomFilter, path: str | Path, n: int, unit: str,

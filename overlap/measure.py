@@ -19,6 +19,7 @@ from contamkit.benchmarks.custom import BENCHMARK as CUSTOM
 from contamkit.benchmarks.load import configured_benchmark
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
 from overlap import plots
 from overlap.filters import check_compatible, open_filter
@@ -51,6 +52,7 @@ class OverlapOptions:
     # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
     scheduler: str | None = None  # Dask scheduler address, or local:N
     connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
+    force: bool = False  # replace an existing --out that is not an overlap run folder
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
@@ -63,16 +65,37 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     (``contamkit.scale.dask_overlap``).
     """
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
+    inputs = [filter_path] + ([opts.bench_path] if opts.bench_path else [])
+    check_output(out, inputs, kind="overlap run folder", directory=True, own=is_run_folder,
+                 force=opts.force)
     for name in names:  # so does a template for a benchmark that takes none
         configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
     opts = replace(opts, n=opts.n or bloom.params.n, unit=opts.unit or bloom.params.unit)
     coder = SpanCoder(opts.unit, opts.gpt2_vocab)
     check_compatible(bloom, filter_path, opts.n, opts.unit, coder.tokenizer)
-    out = Path(out)
     fpr = bloom.stats()["estimated_fpr"]
     filter_info = {"path": str(filter_path), "params": asdict(bloom.params),
                    "estimated_fpr": fpr, "provenance": bloom.provenance}
+    with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
+        summaries = _measure_all(names, bloom, coder, filter_info, tmp, opts, measure)
+        write_run(tmp, summaries, filter_info)
+        write_report(tmp, Path(out).name or str(out))
+    for summary in summaries:
+        log.info(format_summary(summary, Path(out) / summary["bench"]))
+    return summaries
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder ``overlap`` wrote (it may replace it)."""
+    return (path / "summary.json").is_file() or any(
+        (child / "summary.json").is_file() for child in path.iterdir() if child.is_dir())
+
+
+def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_info: dict, out: Path,
+                 opts: OverlapOptions, measure: Callable) -> list[dict]:
+    """Each benchmark measured and written to OUT/<bench>/; their summaries."""
+    fpr = filter_info["estimated_fpr"]
     summaries = []
     for name in names:
         examples = load_benchmark(name, opts.split, opts.bench_path,
@@ -90,6 +113,10 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
             "bench": name,
             "bench_label": bench_label(name, opts.bench_path),
             "split": canonical_split(opts.split or get_benchmark(name).default_split),
+            # where the texts came from, so an analysis can read them again
+            "bench_path": opts.bench_path,  # None: the default location
+            "text_template": opts.text_template,
+            "id_field": opts.id_field,
             "n": opts.n,
             "unit": opts.unit,
             "tokenizer": coder.tokenizer,
@@ -100,10 +127,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
             "filter": filter_info,
         }
         write_bench(out / name, results, texts, summary)
-        log.info(format_summary(summary, out / name))
         summaries.append(summary)
-    write_run(out, summaries, filter_info)
-    write_report(out)
     return summaries
 
 

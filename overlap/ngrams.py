@@ -30,6 +30,7 @@ class Hashes:
     h1: np.ndarray
     h2: np.ndarray
     words: int  # normalized words read for these n-grams
+    end: int = -1  # how far into its file as stored reading got (``Document.end``)
 
 
 def _joined(segments: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +163,7 @@ class NgramStream:
             segments.append(codes)
             allowed.append(len(codes))
             self._carry = codes[max(len(codes) - n + 1, 0) :] if n > 1 else codes[:0]
-        return self._hash(segments, allowed, words)
+        return self._hash(segments, allowed, words, max(d.end for d in batch))
 
     def _finish_range(self, first: Document, rest: Iterable[Document]) -> Iterator[Hashes]:
         """Windows starting in a range's last n - 1 codes, completed from the lookahead text."""
@@ -176,5 +177,6 @@ class NgramStream:
                 break
         yield self._hash([np.concatenate([carry, *tail])], [len(carry)], 0)
 
-    def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int) -> Hashes:
-        return Hashes(*window_hashes(segments, np.array(allowed), self.n, self.seed), words)
+    def _hash(self, segments: list[np.ndarray], allowed: list[int], words: int,
+              end: int = -1) -> Hashes:
+        return Hashes(*window_hashes(segments, np.array(allowed), self.n, self.seed), words, end)

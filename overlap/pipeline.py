@@ -15,8 +15,11 @@ import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.processes import worker_setup
 from contamkit.common.progress import log, progress
 from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
 from overlap.ngrams import Hashes, NgramStream
@@ -75,14 +78,15 @@ def ngram_stream(spec: HashSpec, threads: int = 2) -> NgramStream:
     return NgramStream(make_coder(spec.unit, spec.gpt2_vocab), spec.n, spec.seed, threads)
 
 
-def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
+def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue, parent: int) -> None:
+    worker_setup(parent)  # quiet on Ctrl-C (the parent stops it), dies with the parent
     stream = ngram_stream(spec)
     while (item := tasks.get()) is not None:
         index, task = item
         stats = CorpusStats()
         try:
             for h in hash_task(task, stream, spec.text_field, stats):
-                results.put(("hashes", h))
+                results.put(("hashes", index, h))
             results.put(("done", index, stats))
         except Exception as e:  # noqa: BLE001 - reported to the parent, which stops the build
             results.put(("error", index, f"{task.path}: {type(e).__name__}: {e}"))
@@ -91,8 +95,13 @@ def _worker(spec: HashSpec, tasks: mp.Queue, results: mp.Queue) -> None:
 
 
 class HashRun:
-    """Iterate the hashes of all tasks on ``workers`` cores (``hashing_processes``); ``stats``
-    and ``words`` are complete at the end."""
+    """Iterate the hashes of all tasks, in about the order given, on ``workers`` cores
+    (``hashing_processes``); ``stats`` and ``words`` are complete at the end.
+
+    ``read_bytes`` says how much of the tasks (in bytes as stored) the hashes handed out so far
+    come from: finished tasks whole, a task under way up to where its reader got
+    (``Hashes.end``). It moves the progress bar, and lets a build size its filter from what it
+    has read so far (``overlap.build``)."""
 
     def __init__(self, tasks: list[Task], spec: HashSpec, workers: int, desc: str = "hashing"):
         self.tasks, self.spec, self.desc = tasks, spec, desc
@@ -101,32 +110,50 @@ class HashRun:
         self.stats = CorpusStats()
         self.words = 0
         self.ngrams = 0
+        self.read_bytes = 0
+        self.finished = 0  # tasks
+        self._read: dict[int, int] = {}  # task index -> its bytes read so far
         self._reported = 0
 
     def __iter__(self) -> Iterator[Hashes]:
         total = sum(task_bytes(t) for t in self.tasks)
         with progress(total=total, desc=self.desc, unit="B", unit_scale=True) as bar:
             source = self._parallel() if self.processes else self._serial()
-            for item in source:
-                if isinstance(item, Hashes):
-                    self.words += item.words
-                    self.ngrams += len(item.h1)
-                    rate = self.ngrams / max(bar.format_dict["elapsed"], 1e-9)
-                    bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams,
-                                    ngrams_per_s=f"{rate:,.0f}", refresh=False)
-                    yield item
-                else:  # a finished task
-                    bar.update(task_bytes(item))
+            for index, item in source:
+                task = self.tasks[index]
+                if item is None:  # the task is finished
+                    faults.step()
+                    self._advance(bar, index, task_bytes(task))
+                    self.finished += 1
                     self._reported = self.stats.report_new(self._reported)
-                    log_task(self.desc, item, bar.format_dict["elapsed"])
+                    log_task(self.desc, task, bar.format_dict["elapsed"])
+                    continue
+                if item.end >= 0:
+                    self._advance(bar, index, item.end - task.start)
+                self.words += item.words
+                self.ngrams += len(item.h1)
+                rate = self.ngrams / max(bar.format_dict["elapsed"], 1e-9)
+                bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams,
+                                ngrams_per_s=f"{rate:,.0f}", refresh=False)
+                yield item
 
-    def _serial(self) -> Iterator[Hashes | Task]:
+    def _advance(self, bar: Any, index: int, upto: int) -> None:
+        """Task ``index`` has been read up to ``upto`` bytes (as stored) from its start."""
+        upto = min(upto, task_bytes(self.tasks[index]))
+        step = upto - self._read.get(index, 0)
+        if step > 0:
+            self._read[index] = upto
+            self.read_bytes += step
+            bar.update(step)
+
+    def _serial(self) -> Iterator[tuple[int, Hashes | None]]:
         stream = ngram_stream(self.spec, threads=1 if self.workers == 1 else 3)
-        for task in self.tasks:
-            yield from hash_task(task, stream, self.spec.text_field, self.stats)
-            yield task
+        for index, task in enumerate(self.tasks):
+            for h in hash_task(task, stream, self.spec.text_field, self.stats):
+                yield index, h
+            yield index, None
 
-    def _parallel(self) -> Iterator[Hashes | Task]:
+    def _parallel(self) -> Iterator[tuple[int, Hashes | None]]:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         tasks: mp.Queue = ctx.Queue()
         results: mp.Queue = ctx.Queue(maxsize=4 * self.processes)  # bounds memory in flight
@@ -134,15 +161,15 @@ class HashRun:
             tasks.put(item)
         for _ in range(self.processes):
             tasks.put(None)
-        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results), daemon=True)
-                 for _ in range(self.processes)]
+        procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results, os.getpid()),
+                             daemon=True) for _ in range(self.processes)]
         for p in procs:
             p.start()
         running, done = len(procs), 0
         try:
             while running:
                 try:
-                    kind, *payload = results.get(timeout=_POLL_SECONDS)
+                    kind, index, payload = results.get(timeout=_POLL_SECONDS)
                 except queue.Empty:
                     if any(p.exitcode not in (None, 0) for p in procs):
                         codes = [p.exitcode for p in procs]
@@ -150,13 +177,13 @@ class HashRun:
                                         "out of memory? nothing was written") from None
                     continue
                 if kind == "hashes":
-                    yield payload[0]
+                    yield index, payload
                 elif kind == "done":
-                    self.stats.merge(payload[1])
+                    self.stats.merge(payload)
                     done += 1
-                    yield self.tasks[payload[0]]
+                    yield index, None
                 elif kind == "error":
-                    raise UserError(payload[1])
+                    raise UserError(payload)
                 else:
                     running -= 1
             if done != len(self.tasks):
@@ -166,4 +193,3 @@ class HashRun:
                 if p.is_alive():
                     p.terminate()
                 p.join()
-

@@ -28,6 +28,7 @@ import xxhash
 from contamkit.common.atomic import write_text
 from contamkit.common.errors import UserError
 from contamkit.common.invocation import command_line
+from contamkit.common.schema import Field, at_least, plain_name
 from contamkit.corpus.read import CorpusStats
 from overlap.normalize import NORMALIZER_VERSION
 
@@ -35,6 +36,22 @@ INLINE_FILES = 64  # more files than this: the list goes to the sidecar
 SIDECAR_FORMAT = "contamkit-corpus-files"
 _PIECE = 1 << 20
 CHECKSUM_KIND = "xxh3_64 of size + first, middle and last MiB"
+
+_COUNT = Field(int, *at_least(0))
+FILE_SCHEMA = {"path": Field(str), "bytes": _COUNT, "mtime": Field(str), "checksum": Field(str)}
+# The header's "provenance" object (``contamkit.common.schema``); open to keys added later.
+SCHEMA = {
+    "corpus": Field(str), "file_count": _COUNT, "bytes": _COUNT, "documents": _COUNT,
+    "records": _COUNT, "bad_records": _COUNT, "skipped_files": _COUNT,
+    "invalid_utf8_files": _COUNT, "checksum": Field(str), "built": Field(str),
+    "command": Field(list, items=Field(str)), "cwd": Field(str), "toolkit_version": Field(str),
+    "normalizer": Field(str),
+    "files": Field(list, required=False, items=Field(dict, fields=FILE_SCHEMA, closed=True)),
+    "files_sidecar": Field(str, plain_name, "a plain file name (no directory part)",
+                           required=False),
+    "files_digest": Field(str, lambda v: v.startswith("xxh3_128:"), "'xxh3_128:<hex>'",
+                          required=False),
+}
 
 
 def toolkit_version() -> str:

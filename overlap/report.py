@@ -25,12 +25,14 @@ MATCH_CHARS = 160  # characters of the matched text shown in a table cell
 REPORT_NAMES = ("report.md", "report.html")
 
 
-def write_report(out_dir: str | Path) -> tuple[Path, Path]:
-    """Render every overlap run and table6.json under ``out_dir`` into report.md and .html."""
+def write_report(out_dir: str | Path, name: str | None = None) -> tuple[Path, Path]:
+    """Render every overlap run and table6.json under ``out_dir`` into report.md and .html;
+    ``name`` titles it (default: the folder's name; ``overlap`` writes into a temporary one)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise UserError(f"{out_dir}: no such directory")
-    blocks: list[Block] = [("h", 1, f"Overlap report: {out_dir.resolve().name}")]
+    name = name or out_dir.resolve().name or str(out_dir)
+    blocks: list[Block] = [("h", 1, f"Overlap report: {name}")]
     runs = sorted(p.parent for p in out_dir.rglob(SUMMARY) if is_run(read_summary(p)))
     for run in runs:
         blocks += run_blocks(run, out_dir)
@@ -42,7 +44,7 @@ def write_report(out_dir: str | Path) -> tuple[Path, Path]:
         blocks += table6_blocks(t)
     if not benches and not tables6:
         raise UserError(f"{out_dir}: no overlap run (summary.json) or table6.json found")
-    return render(blocks, out_dir, f"Overlap report: {out_dir.resolve().name}", REPORT_NAMES)
+    return render(blocks, out_dir, f"Overlap report: {name}", REPORT_NAMES)
 
 
 def _pct(x: float | None, digits: int = 3) -> tuple[str, float | None]:

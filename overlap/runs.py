@@ -49,8 +49,9 @@ def is_bench_run(summary: dict | None) -> bool:
     return bool(summary) and "bench" in summary and "ngrams_found" in summary
 
 
-def bench_dir(out: Path, bench: str, summary: dict | None = None) -> Path:
-    """Where ``bench``'s results are: OUT/<bench> of a run, or ``out`` if it is one already."""
+def bench_dir(out: Path, bench: str | None, summary: dict | None = None) -> Path:
+    """Where ``bench``'s results are: OUT/<bench> of a run (``bench`` None: a run of one
+    benchmark), or ``out`` if it is a benchmark's folder already."""
     summary = summary if summary is not None else read_summary(out / SUMMARY)
     if summary and "bench" in summary and not is_run(summary):
         return out  # a benchmark's folder (its reader checks the rest)
@@ -58,6 +59,11 @@ def bench_dir(out: Path, bench: str, summary: dict | None = None) -> Path:
         raise UserError(f"{out}: no {SUMMARY} (not the output of `overlap`)")
     if not is_run(summary):
         raise UserError(f"{out}: {SUMMARY} is not that of an `overlap` run")
+    if bench is None and len(summary["benches"]) == 1:
+        bench = summary["benches"][0]
+    if bench is None:
+        raise UserError(f"{out}: a run of several benchmarks ({', '.join(summary['benches'])}); "
+                        f"give one's folder, e.g. {out / summary['benches'][0]}")
     if bench not in summary["benches"]:
         raise UserError(f"{out}: no results for benchmark {bench!r} (it has "
                         f"{', '.join(summary['benches'])})")

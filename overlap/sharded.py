@@ -19,8 +19,10 @@ every shard file against it, so a missing shard or one left from another build i
 
 from __future__ import annotations
 
+import glob
 import json
 import math
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,7 +31,8 @@ import xxhash
 
 from contamkit.common.atomic import write_text
 from contamkit.common.errors import UserError
-from overlap.bloom import BloomFilter, FilterParams, read_header
+from contamkit.common.schema import Field, plain_name, validate
+from overlap.bloom import HEADER_SCHEMA, PARAMS_SCHEMA, BloomFilter, FilterParams, read_header
 
 MANIFEST_FORMAT = "contam-sharded-filter"
 MANIFEST_VERSION = 1
@@ -58,8 +61,22 @@ def prefix_bounds(count: int) -> np.ndarray:
     return np.arange(1, count, dtype=np.uint64) << np.uint64(64 - bits)
 
 
-def shard_name(out: Path, index: int, count: int) -> str:
-    return f"{out.name}.shard-{index:05d}-of-{count:05d}"
+def shard_name(out: Path, index: int, count: int, build: str = "") -> str:
+    """``<out>.shard-<index>-of-<count>.<build>``: ``build`` (``<pid>-<random>``) keeps each
+    build's shards apart, so a new build never touches the shards the current manifest names."""
+    return f"{out.name}.shard-{index:05d}-of-{count:05d}" + (f".{build}" if build else "")
+
+
+def shard_files(out: Path) -> list[tuple[Path, int | None]]:
+    """Shard files of ``out`` in its directory, each with the id of the process that built it
+    (None for shards of older builds, named without one)."""
+    pattern = re.compile(re.escape(out.name) + r"\.shard-\d{5}-of-\d{5}(?:\.(\d+)-[0-9a-f]+)?")
+    found = []
+    for path in out.parent.glob(f"{glob.escape(out.name)}.shard-*"):
+        match = pattern.fullmatch(path.name)
+        if match:
+            found.append((path, int(match[1]) if match[1] else None))
+    return sorted(found)
 
 
 class ShardFile(BloomFilter):
@@ -118,26 +135,52 @@ def is_manifest(path: Path) -> bool:
         return f.read(1) == b"{"
 
 
+# What a manifest must hold (``contamkit.common.schema``); a shard entry is the shard's header
+# plus its file name, a plain name in the manifest's own directory.
+SHARD_ENTRY_SCHEMA = {
+    **HEADER_SCHEMA,
+    "shard": Field(dict, closed=True, fields=HEADER_SCHEMA["shard"].fields),
+    "file": Field(str, plain_name, "a plain file name (no directory part)"),
+}
+MANIFEST_SCHEMA = {
+    "format": Field(str),
+    "version": Field(int),
+    "params": Field(dict, fields=PARAMS_SCHEMA, closed=True),
+    "routing": Field(str),
+    "shards": Field(list, lambda v: len(v) >= 1 and not len(v) & (len(v) - 1),
+                    "a list of shards whose length is a power of two",
+                    items=Field(dict, fields=SHARD_ENTRY_SCHEMA, closed=True)),
+    "checksum": Field(str),
+    "provenance": HEADER_SCHEMA["provenance"],
+}
+
+
 def read_manifest(path: Path) -> dict:
-    """The manifest's JSON, refused unless it is complete and of a known version."""
+    """The manifest's JSON, refused unless it is complete, of a known version and well formed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        body = {k: v for k, v in data.items() if k != "checksum"}
-        ok = data["format"] == MANIFEST_FORMAT and data["checksum"] == _digest(body)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
-        ok = False
-    if not ok:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise UserError(f"{path}: not a sharded-filter manifest, or it is corrupt")
-    if data["version"] != MANIFEST_VERSION:
-        raise UserError(f"{path}: manifest version {data['version']}, this toolkit reads "
-                        f"{MANIFEST_VERSION}")
-    prefix_bits(len(data["shards"]))
+    if data.get("version") != MANIFEST_VERSION:
+        raise UserError(f"{path}: manifest version {data.get('version')!r:.20}, this toolkit "
+                        f"reads {MANIFEST_VERSION}")
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    if data.get("checksum") != _digest(body):
+        raise UserError(f"{path}: not a sharded-filter manifest, or it is corrupt (checksum)")
+    validate(data, MANIFEST_SCHEMA, f"{path}: manifest")
     return data
 
 
 def _check_shard(manifest: Path, index: int, count: int, entry: dict) -> Path:
     """The shard file of ``entry``, refused if missing or not the one the manifest names."""
     path = manifest.parent / entry["file"]
+    if path.resolve().parent != manifest.parent.resolve():
+        raise UserError(f"{manifest}: shard {index} ({entry['file']}) resolves outside the "
+                        "manifest's directory")
+    if entry["shard"] != {"index": index, "count": count}:
+        raise UserError(f"{manifest}: entry {index} says it is shard {entry['shard']}")
     if not path.is_file():
         raise UserError(f"{manifest}: shard {index} of {count} is missing ({path})")
     header, _ = read_header(path)

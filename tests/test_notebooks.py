@@ -47,7 +47,8 @@ def text_output(nb: nbformat.NotebookNode) -> str:
 def test_there_are_the_three_notebooks_and_they_are_stored_clean():
     assert {p.name for p in NOTEBOOKS} >= {"overlap_tour.ipynb",
                                            "memorization_vs_generalization.ipynb",
-                                           "lambada_winograd_overlap.ipynb"}
+                                           "lambada_winograd_overlap.ipynb",
+                                           "which_overlap_matters.ipynb"}
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -66,16 +67,26 @@ def test_overlap_tour(shared_data, kernel, tmp_path):
     assert (tmp_path / "lambada" / "summary.json").is_file()
 
 
-def test_memorization_vs_generalization(kernel, tmp_path):
-    data = write_builtin_data(tmp_path)
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(tiny_config(data)))
+@pytest.fixture(scope="session")
+def tiny_experiment(tmp_path_factory) -> tuple[Path, Path]:
+    """(config, output) of the tiny experiment on built-in data, run once for the notebooks
+    that read an experiment."""
+    from contamkit.experiments import load_experiment, run_experiment
+
+    root = tmp_path_factory.mktemp("experiment")
+    config = root / "tiny.json"
+    config.write_text(json.dumps(tiny_config(write_builtin_data(root))))
+    run_experiment(load_experiment(config), root / "out")
+    return config, root / "out"
+
+
+def test_memorization_vs_generalization(kernel, tiny_experiment):
+    config, out_dir = tiny_experiment
     nb = execute("memorization_vs_generalization.ipynb",
-                 f"CONFIG = Path({str(config)!r})\nOUT = Path({str(tmp_path / 'out')!r})",
-                 kernel)
+                 f"CONFIG = Path({str(config)!r})\nOUT = Path({str(out_dir)!r})", kernel)
     out = text_output(nb)
     assert "all injected" in out and "(100.0 %)" in out
-    assert "Min-K% AUC recomputed" in out and (tmp_path / "out" / "results.json").is_file()
+    assert "Min-K% AUC recomputed" in out and (out_dir / "results.json").is_file()
 
 
 def test_lambada_winograd_overlap(shared_data, kernel, tmp_path):
@@ -86,6 +97,17 @@ def test_lambada_winograd_overlap(shared_data, kernel, tmp_path):
     assert "winograd" in out and "lambada" in out and "dirty - clean" in out
     for bench in ("lambada", "winograd"):
         assert (tmp_path / "analysis" / bench / "report.md").is_file()
+
+
+def test_which_overlap_matters(kernel, tiny_experiment, tmp_path):
+    config, out_dir = tiny_experiment
+    nb = execute("which_overlap_matters.ipynb",
+                 f"OUT = Path({str(tmp_path)!r})\nDEMO_QUICK = True\nCONFIG = Path({str(config)!r})"
+                 f"\nEXPERIMENT_OUT = Path({str(out_dir)!r})\nN_BOOT, N_PERM = 100, 300", kernel)
+    out = text_output(nb)
+    assert "longest_run" in out and "token_contamination(L=10)" in out and "true split" in out
+    assert "on the held-out half B" in out or "no definition explains" in out
+    assert (tmp_path / "demo-sweep" / "report.md").is_file()
 
 
 def test_notebooks_use_the_library():

@@ -22,6 +22,7 @@ import numpy as np
 from contamkit.common.atomic import write_json
 from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
 from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
 from model.tokenizer import Tokenizer, load_tokenizer
@@ -39,11 +40,39 @@ SPLIT_RULE = "blake2b-64(f'{seed}\\0{file}\\0{index}') / 2**64 < val_fraction"
 
 def prepare_corpus(corpus: str | Path, out_dir: str | Path, tokenizer_spec: str = "gpt2",
                    val_fraction: float = 0.05, seed: int = 0, workers: int = 0,
-                   text_field: str = "text") -> dict:
-    """Tokenize ``corpus`` into ``out_dir`` (train.bin, val.bin, manifest.json); the manifest."""
+                   text_field: str = "text", force: bool = False) -> dict:
+    """Tokenize ``corpus`` into ``out_dir`` (train.bin, val.bin, manifest.json); the manifest.
+
+    The directory is built beside ``out_dir`` and swapped in whole when complete, so a failure
+    or kill leaves the previous data directory as it was; ``force`` allows replacing a
+    directory that is not a data directory.
+    """
     corpus, out_dir = Path(corpus), Path(out_dir)
     if not 0 <= val_fraction < 1:
         raise UserError(f"{corpus}: val_fraction must be in [0, 1), got {val_fraction}")
+    check_output(out_dir, [corpus], kind="prepared data directory", directory=True,
+                 own=is_data_dir, force=force)
+    with staged_dir(out_dir) as tmp:
+        manifest = _prepare(corpus, tmp, tokenizer_spec, val_fraction, seed, workers, text_field)
+    t, v = manifest["splits"]["train"], manifest["splits"]["val"]
+    log.info(f"prepared {out_dir}: train {t['tokens']:,} tokens ({t['documents']:,} documents), "
+             f"val {v['tokens']:,} tokens ({v['documents']:,} documents), tokenizer "
+             f"{manifest['tokenizer']['name']}")
+    return manifest
+
+
+def is_data_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory ``prepare`` wrote (it may replace it)."""
+    manifest = path / MANIFEST
+    if not manifest.is_file():
+        return False
+    with open(manifest, "rb") as f:  # the manifest may be large: its head names the format
+        return f'"format": "{FORMAT}"'.encode() in f.read(256)
+
+
+def _prepare(corpus: Path, out_dir: Path, tokenizer_spec: str, val_fraction: float, seed: int,
+             workers: int, text_field: str) -> dict:
+    """Write the data directory's files into ``out_dir`` (a new, empty directory)."""
     workers = workers or os.cpu_count() or 1
     root = corpus if corpus.is_dir() else corpus.parent
     files = corpus_files(corpus)
@@ -78,10 +107,6 @@ def prepare_corpus(corpus: str | Path, out_dir: str | Path, tokenizer_spec: str 
         "splits": splits,
     }
     write_json(out_dir / MANIFEST, manifest)
-    t, v = splits["train"], splits["val"]
-    log.info(f"prepared {out_dir}: train {t['tokens']:,} tokens ({t['documents']:,} documents), "
-             f"val {v['tokens']:,} tokens ({v['documents']:,} documents), tokenizer "
-             f"{tok_meta['name']}")
     return manifest
 
 

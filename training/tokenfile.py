@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.common import faults
 from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
@@ -46,6 +47,7 @@ class TokenWriter:
         self._f.write(data)
         self._hash.update(data)
         self.count += len(tokens)
+        faults.step()
 
     def close(self) -> str:
         """Finish the file (atomically renamed into place); returns the payload's sha256."""

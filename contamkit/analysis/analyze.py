@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.analysis import plots, report
-from contamkit.analysis.evaluators import LOSS_LABELS
-from contamkit.analysis.metrics import TASK_METRICS
+from contamkit.analysis.lm_eval_samples import is_samples_source, read_lm_eval_run
 from contamkit.analysis.runs import Joined, Run, join_runs, read_eval_run, read_overlap_run
 from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_groups, regression
+from contamkit.benchmarks import load_benchmark
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
@@ -54,17 +54,25 @@ def parse_edges(text: str) -> tuple[float, ...]:
 
 def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
             opts: AnalysisOptions | None = None) -> dict:
-    """Join the runs, compute every figure, write the outputs; return the summary."""
+    """Join the runs, compute every figure, write the outputs; return the summary.
+
+    ``eval_dir`` is an ``evaluate`` run, or lm-evaluation-harness's ``--log_samples`` output
+    (its directory or one ``samples_<task>_*.jsonl``), joined by document order.
+
+    >>> analyze("out/overlap/lambada", "out/lm-eval/samples_lambada_openai_X.jsonl",
+    ...         "out/analysis")  # doctest: +SKIP
+    """
     opts = opts or AnalysisOptions()
     opts.check()
-    evaluation = read_eval_run(eval_dir)
-    overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"])
+    evaluation = None if is_samples_source(eval_dir) else read_eval_run(eval_dir)
+    overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"] if evaluation else None)
+    evaluation = evaluation or read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
     summary = shift_summary(evaluation, overlap, joined, opts)
     out = Path(out_dir)
     write_json(out / "summary.json", summary)
     write_text(out / "shift.csv", shift_csv(summary))
-    write_text(out / "examples.csv", examples_csv(joined, evaluation.summary["task"]))
+    write_text(out / "examples.csv", examples_csv(joined, evaluation))
     filter_name = Path(summary["overlap_filter"].get("path", "?")).name
     title = (f"{summary['bench_label']} {summary['split']}, model "
              f"{Path(str(summary['model'])).name}, filter {filter_name}")
@@ -80,6 +88,20 @@ def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     return summary
 
 
+def read_evaluation(path: str | Path, overlap: Run) -> Run:
+    """An ``evaluate`` run, or lm-eval samples joined to the overlap run's benchmark texts."""
+    if not is_samples_source(path):
+        return read_eval_run(path)
+    ov = overlap.summary
+    examples = load_benchmark(ov["bench"], ov["split"], ov.get("bench_path"),
+                              text_template=ov.get("text_template"), id_field=ov.get("id_field"))
+    ids = [r["id"] for r in overlap.rows]
+    if [e.id for e in examples[:len(ids)]] != ids:
+        raise UserError(f"{overlap.directory / 'examples.jsonl'}: ids are not those of "
+                        f"{ov['bench']} {ov['split']} in order; cannot join lm-eval documents")
+    return read_lm_eval_run(path, overlap, [e.text for e in examples])
+
+
 def loss_points(joined: Joined) -> tuple[np.ndarray, np.ndarray]:
     """Overlap fraction and loss of the tested examples whose loss is defined."""
     loss = np.array([np.nan if r["loss"] is None else float(r["loss"]) for r in joined.rows])
@@ -89,11 +111,9 @@ def loss_points(joined: Joined) -> tuple[np.ndarray, np.ndarray]:
 
 def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisOptions) -> dict:
     task = evaluation.summary["task"]
-    if task not in TASK_METRICS:
-        raise UserError(f"{evaluation.directory / 'summary.json'}: unknown task {task!r}")
     rng = np.random.default_rng(opts.seed)
     metrics = {}
-    for metric in TASK_METRICS[task]:
+    for metric in evaluation.metrics:
         num, den = metric.columns(joined.rows)
         metrics[metric.name] = {
             "label": metric.label,
@@ -127,7 +147,7 @@ def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisO
                      "buckets": bucket_labels(opts.edges)},
         "examples": overlap_stats(joined),
         "metrics": metrics,
-        "regression": {"loss": LOSS_LABELS[task], "x": "overlap fraction (0..1)", **fit},
+        "regression": {"loss": evaluation.loss_label, "x": "overlap fraction (0..1)", **fit},
     }
 
 
@@ -167,9 +187,9 @@ def shift_csv(summary: dict) -> str:
     return buf.getvalue()
 
 
-def examples_csv(joined: Joined, task: str) -> str:
+def examples_csv(joined: Joined, evaluation: Run) -> str:
     """One row per evaluated example: id, overlap, the metric fields and the loss."""
-    fields = list(dict.fromkeys(f for m in TASK_METRICS[task] for f in (m.num, m.den) if f))
+    fields = list(dict.fromkeys(f for m in evaluation.metrics for f in (m.num, m.den) if f))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", "overlap", "found", "ngrams", *fields, "loss"])

@@ -1,4 +1,7 @@
-"""``evaluate``: a checkpoint on a benchmark split, one JSON line per example.
+"""``evaluate``: a model on a benchmark split, one JSON line per example.
+
+The model is this toolkit's checkpoint or any local Hugging Face causal-LM directory
+(``model.hf``: config.json + weights + tokenizer files), scored by the same evaluators.
 
 Writes ``examples.jsonl`` (ids as the benchmark registry gives them, the same ids an
 ``overlap`` run writes) and ``summary.json`` (benchmark, split, variant, model, tokenizer,
@@ -11,7 +14,7 @@ import itertools
 import time
 from pathlib import Path
 
-from contamkit.analysis.evaluators import EVALUATORS, EvalOptions, task_of
+from contamkit.analysis.evaluators import EVALUATORS, EvalOptions
 from contamkit.analysis.metrics import TASK_METRICS, summarize
 from contamkit.analysis.runs import EXAMPLES, SUMMARY
 from contamkit.benchmarks import open_benchmark
@@ -20,6 +23,8 @@ from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 from model.checkpoint import load_checkpoint
 from model.gpt2 import GPT
+from model.hf import DTYPES, is_hf_model_dir, load_hf_model
+from model.scoring import LM
 from model.tokenizer import Tokenizer, load_gpt2, load_tokenizer
 
 FORMAT = "contamkit-eval"
@@ -64,11 +69,28 @@ def model_tokenizer(model_dir: str | Path, meta: dict, model: GPT,
     return tok
 
 
+def load_model(model_dir: str | Path, device: str, dtype: str = "float32",
+               tokenizer: str | None = None) -> tuple[LM, Tokenizer]:
+    """A Hugging Face directory with its own tokenizer, or a checkpoint of this toolkit."""
+    if dtype not in DTYPES:
+        raise UserError(f"--dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    if is_hf_model_dir(model_dir):
+        if tokenizer is not None:
+            raise UserError(f"{model_dir}: a Hugging Face model uses its own tokenizer; "
+                            f"drop --tokenizer")
+        return load_hf_model(model_dir, device, dtype)
+    model, meta = load_checkpoint(model_dir, device)
+    return model.to(DTYPES[dtype]), model_tokenizer(model_dir, meta, model, tokenizer)
+
+
 def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str | None = None,
              variant: str | None = None, bench_path: str | None = None, limit: int | None = None,
-             tokenizer: str | None = None, device: str = "auto",
+             tokenizer: str | None = None, device: str = "auto", dtype: str = "float32",
              opts: EvalOptions | None = None) -> dict:
-    """Score every example (the first ``limit``), write the run's files; return the summary."""
+    """Score every example (the first ``limit``), write the run's files; return the summary.
+
+    >>> evaluate("runs/llama-tiny", "lambada", "out/eval", limit=100)  # doctest: +SKIP
+    """
     opts = opts or EvalOptions()
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be positive, got {limit}")
@@ -76,9 +98,8 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
     examples = list(itertools.islice(source.examples(), limit))
     if not examples:
         raise UserError(f"{source.paths[0]}: {source.label} has no examples")
-    model, meta = load_checkpoint(model_dir, resolve_device(device))
-    tok = model_tokenizer(model_dir, meta, model, tokenizer)
-    task = task_of(source.benchmark.name)
+    model, tok = load_model(model_dir, resolve_device(device), dtype, tokenizer)
+    task = source.benchmark.task
     log.info(f"evaluating {model_dir} on {len(examples)} examples of {source.label}")
     start = time.perf_counter()
     rows = EVALUATORS[task](model, tok, examples, opts)
@@ -98,7 +119,8 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
         "limit": limit,
         "metrics": metrics,
         "options": {"batch_size": opts.batch_size, "stride": opts.stride,
-                    "max_new_tokens": opts.max_new_tokens, "device": str(device)},
+                    "max_new_tokens": opts.max_new_tokens, "device": str(device),
+                    "dtype": dtype},
         "seconds": round(seconds, 2),
     }
     out = Path(out_dir)

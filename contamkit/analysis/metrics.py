@@ -20,7 +20,7 @@ class Metric:
     name: str
     num: str  # per-example field summed in the numerator
     den: str | None  # per-example field summed in the denominator; None counts examples
-    scale: str  # percent: 100 x ratio; exp: e^ratio (perplexity); bits: ratio / ln 2
+    scale: str  # percent: 100 x ratio; exp: e^ratio (perplexity); bits: ratio / ln 2; mean: ratio
     higher_is_better: bool
     label: str
 
@@ -39,6 +39,8 @@ class Metric:
                 return 100.0 * ratio
             if self.scale == "exp":
                 return np.exp(ratio)
+            if self.scale == "mean":
+                return ratio
             return ratio / math.log(2)
 
     def of(self, rows: list[dict]) -> float:
@@ -52,6 +54,12 @@ COQA_F1 = Metric("f1", "f1_sum", "turns", "percent", True, "F1")
 TOKEN_PPL = Metric("token_perplexity", "nll", "tokens", "exp", False, "perplexity (per token)")
 WORD_PPL = Metric("word_perplexity", "nll", "words", "exp", False, "perplexity (per word)")
 BITS_PER_BYTE = Metric("bits_per_byte", "nll", "bytes", "bits", False, "bits per byte")
+ACC = Metric("acc", "acc", None, "percent", True, "accuracy (%)")
+ACC_NORM = Metric("acc_norm", "acc_norm", None, "percent", True,
+                  "accuracy, length-normalized (%)")
+EXACT_MATCH = Metric("exact_match", "exact_match", None, "percent", True, "exact match (%)")
+EXACT_MATCH_FLEXIBLE = Metric("exact_match_flexible", "exact_match_flexible", None, "percent",
+                              True, "exact match, flexible extraction (%)")
 
 # What each kind of evaluation reports; the first metric is the headline one.
 TASK_METRICS: dict[str, tuple[Metric, ...]] = {
@@ -59,6 +67,8 @@ TASK_METRICS: dict[str, tuple[Metric, ...]] = {
     "coqa": (COQA_F1,),
     "winograd": (ACCURACY,),
     "lm": (TOKEN_PPL, WORD_PPL, BITS_PER_BYTE),
+    "multiple_choice": (ACC, ACC_NORM),
+    "exact_match": (EXACT_MATCH, EXACT_MATCH_FLEXIBLE),
 }
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.analysis.evaluators import LOSS_LABELS
+from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.benchmarks.readers import iter_jsonl, load_json, require
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.errors import UserError
@@ -24,9 +26,11 @@ SHOWN_IDS = 3  # ids an error message lists
 
 @dataclass
 class Run:
-    directory: Path
+    directory: Path  # the run's directory (an lm-eval run: its samples file)
     summary: dict
     rows: list[dict]
+    metrics: tuple[Metric, ...] = ()  # what analyze measures (an evaluation run)
+    loss_label: str = ""  # what each row's ``loss`` is
 
 
 @dataclass
@@ -75,13 +79,18 @@ def read_run(directory: str | Path, what: str, row_fields: tuple[str, ...]) -> R
 
 
 def read_eval_run(directory: str | Path) -> Run:
+    """An ``evaluate`` run, with its task's metrics."""
     run = read_run(directory, "evaluate", ("loss",))
-    require(run.summary, "task", str, str(run.directory / SUMMARY))
+    task = require(run.summary, "task", str, str(run.directory / SUMMARY))
+    if task not in TASK_METRICS:
+        raise UserError(f"{run.directory / SUMMARY}: unknown task {task!r}")
+    run.metrics, run.loss_label = TASK_METRICS[task], LOSS_LABELS[task]
     return run
 
 
-def read_overlap_run(directory: str | Path, bench: str) -> Run:
-    """``bench``'s results in an ``overlap`` output folder, or in its benchmark folder."""
+def read_overlap_run(directory: str | Path, bench: str | None = None) -> Run:
+    """``bench``'s results in an ``overlap`` output folder (without ``bench``: its only
+    benchmark's), or a benchmark folder itself."""
     return read_run(bench_dir(Path(directory), bench), "overlap", ("ngrams", "found"))
 
 

@@ -23,7 +23,7 @@ SPLIT_RANGES = {
     "test": (95_000_000, 100_000_000),
 }
 CHUNK_BYTES = 10_000
-BASE_URL = "http://mattmahoney.net/dc/"
+BASE_URL = "https://mattmahoney.net/dc/"
 # enwik8.zip: recorded by HuggingFace datasets (enwik8/dataset_infos.json). No independent
 # sha256 of text8.zip is known to us: the download is size-checked only (TOTAL_BYTES).
 ZIP_SHA256 = {

@@ -1,11 +1,14 @@
 """Downloading official release files: sha256-checked, written atomically, archives unpacked.
 
 Nothing half-written or unverified is ever left under the final name: bytes go to a temporary
-file that is renamed only after the checksum matched (common.atomic).
+file that is renamed only after the checksum matched (common.atomic). A file with no pinned
+checksum is refused unless the user trusts it (``--trust-unverified``: ``trusting_unverified``),
+and an archive already on disk is checked again before its members are used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -14,17 +17,30 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
 from contamkit.benchmarks.spec import DataFile
 from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256
 from contamkit.common.progress import log, progress
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
+_TRUST_UNVERIFIED: ContextVar[bool] = ContextVar("trust_unverified", default=False)
+
+
+@contextlib.contextmanager
+def trusting_unverified(trust: bool = True) -> Iterator[None]:
+    """Within this block, accept files that have no pinned sha256 (with a warning)."""
+    token = _TRUST_UNVERIFIED.set(trust)
+    try:
+        yield
+    finally:
+        _TRUST_UNVERIFIED.reset(token)
 
 
 def source_url(url: str) -> str:
@@ -60,7 +76,9 @@ def _fetch_group(url: str, group: list[DataFile], directory: Path) -> None:
         download(source_url(url), directory / group[0].name, expected)
         return
     archive = directory / Path(urllib.parse.urlparse(url).path).name
-    if not archive.exists():
+    if archive.exists():  # from an earlier fetch: checked again before its members are used
+        verify(file_sha256(archive), remote.sha256, str(archive))
+    else:
         download(source_url(url), archive, remote.sha256)
     extract(archive, {f.remote.member: (directory / f.name, f.sha256) for f in group})
 
@@ -119,7 +137,9 @@ def _wanted(name: str, members: dict) -> tuple[str, Path, str | None] | None:
 def _write_member(src: IO[bytes], archive: Path, member: str, dest: Path, sha256: str | None):
     log.info(f"extracting {member} from {archive.name} -> {dest}")
     with atomic_open(dest, "wb") as out:
-        verify(_copy_hashed(src, out, None, dest.name), sha256, f"{archive}:{member}")
+        digest = _copy_hashed(src, out, None, dest.name)
+        if sha256 is not None:  # else the archive's own checksum vouches for it
+            verify(digest, sha256, f"{archive}:{member}")
 
 
 def _copy_hashed(src: IO[bytes], dst: IO[bytes], total: int | None, desc: str) -> str:
@@ -133,8 +153,12 @@ def _copy_hashed(src: IO[bytes], dst: IO[bytes], total: int | None, desc: str) -
 
 
 def verify(digest: str, expected: str | None, what: str) -> None:
-    """Refuse a checksum mismatch; with no known checksum, say so and print the one we got."""
+    """Refuse a checksum mismatch, and a file with no pinned checksum unless it is trusted
+    (``trusting_unverified``: then say so and print the checksum we got)."""
     if expected is None:
+        if not _TRUST_UNVERIFIED.get():
+            raise UserError(f"{what}: no pinned sha256 to check it against (got {digest}); "
+                            "pass --trust-unverified to accept it anyway")
         log.warning(f"{what}: no known sha256 to check against (got {digest})")
     elif digest != expected:
         raise UserError(f"{what}: sha256 mismatch (expected {expected}, got {digest})")

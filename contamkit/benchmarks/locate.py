@@ -14,6 +14,7 @@ from pathlib import Path
 from contamkit.benchmarks.download import fetch
 from contamkit.benchmarks.spec import DataFile
 from contamkit.common.errors import UserError
+from contamkit.common.files import file_sha256
 from contamkit.common.paths import shared_data_dir
 
 
@@ -78,6 +79,9 @@ def _find_or_fetch(
     what: str, files: Sequence[DataFile], look_in: list[Path], target: Path, download: bool
 ) -> list[Path]:
     found = [_first(f, look_in) for f in files]
+    for f, p in zip(files, found, strict=True):
+        if p is not None and p.is_relative_to(cache_root()):
+            _recheck(f, p)
     missing = [f for f, p in zip(files, found, strict=True) if p is None]
     if not missing:
         return found
@@ -85,6 +89,15 @@ def _find_or_fetch(
         raise UserError(_missing_message(what, missing, look_in, target))
     fetched = iter(fetch(missing, target))
     return [p if p is not None else next(fetched) for p in found]
+
+
+def _recheck(f: DataFile, path: Path) -> None:
+    """A downloaded file in the cache is checked again before use, where its sha256 is known:
+    a changed file is refused, never read."""
+    expected = f.sha256 or (f.remote.sha256 if f.remote.member is None else None)
+    if expected and file_sha256(path) != expected:
+        raise UserError(f"{path}: sha256 differs from the pinned release (expected {expected}); "
+                        "delete it to download it again")
 
 
 def _missing_message(what: str, missing: list[DataFile], look_in: list[Path], target: Path) -> str:

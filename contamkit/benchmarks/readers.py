@@ -54,6 +54,8 @@ def iter_jsonl(path: Path, truncated_tail_ok: bool = False) -> Iterator[tuple[in
                 log.warning(f"{path}:{lineno}: skipped 1 truncated last line (no newline)")
                 return
             raise UserError(f"{path}:{lineno}: malformed JSON ({e.msg}, column {e.colno})") from e
+        except (ValueError, RecursionError) as e:  # an over-long integer, nesting too deep
+            raise UserError(f"{path}:{lineno}: malformed JSON ({_reason(e)})") from None
         if not isinstance(row, dict):
             raise UserError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
         yield lineno, row
@@ -78,6 +80,13 @@ def load_json(path: Path) -> Any:
         raise UserError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from e
     except json.JSONDecodeError as e:
         raise UserError(f"{path}:{e.lineno}: malformed JSON ({e.msg}, column {e.colno})") from e
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"{path}: malformed JSON ({_reason(e)})") from None
+
+
+def _reason(e: BaseException) -> str:
+    """Why ``json`` refused a text that is valid JSON syntax."""
+    return "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
 
 
 def parse_xml(path: Path) -> ET.Element:

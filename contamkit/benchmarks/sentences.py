@@ -20,7 +20,7 @@ PTB_SHA256 = {
     "test": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
 }
 LM1B_URL = (
-    "http://www.statmt.org/lm-benchmark/1-billion-word-language-modeling-benchmark-r13output.tar.gz"
+    "https://www.statmt.org/lm-benchmark/1-billion-word-language-modeling-benchmark-r13output.tar.gz"
 )
 # Recorded by TensorFlow Datasets (url_checksums/lm1b.txt) and HuggingFace datasets.
 LM1B_SHA256 = "01ba60381110baf7f189dfd2b8374de371e8c9a340835793f190bdae9e90a34e"

@@ -10,20 +10,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from contamkit.common import faults
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync and rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the process id in the name tells a later run whether this is debris (outputs.remove_stale)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
+                               dir=path.parent)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        faults.step()
         os.replace(tmp, path)
+        faults.step()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

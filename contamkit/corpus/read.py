@@ -4,10 +4,14 @@ Formats: ``.txt`` (a file is one document), ``.jsonl`` (one JSON object per line
 array of objects, or one object), ``.parquet`` (a text column); ``.txt``/``.jsonl``/``.json`` may
 be compressed as ``.gz`` or ``.zst``. The text field/column is ``text`` unless configured.
 
-Bad input never stops a build where going on is safe: an unreadable or corrupt file, a malformed
-or truncated JSON line (WebText's sample ends with one), a record without the text field, or an
+Bad input never stops a build where going on is safe, and is never skipped silently: an
+unreadable or corrupt file (any decode error: gzip/zlib, zstd, parquet, JSON nested too deeply
+or holding an integer too long to convert), a compressed stream that ends early (reported as
+truncated, with the documents read before the end), a malformed or truncated JSON line (WebText's
+sample ends with one; the lines after it are still read), a record without the text field, or an
 unknown extension is logged with its file (and line) and counted in ``CorpusStats``; invalid
-UTF-8 bytes are replaced and counted.
+UTF-8 bytes are replaced and counted. ``CorpusStats.unread`` says whether any part of the
+corpus could not be read (``decontaminate`` refuses to call such a corpus clean).
 
 Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends (``plan_tasks``),
 so one large file still spreads over all workers.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,7 @@ class Document:
     text: str
     continues: bool = False  # a later piece of the document before it (long .txt files)
     lookahead: bool = False  # text after a range, read only to finish its last n-grams
+    end: int = -1  # how far into the file as stored reading got with it (-1: not known)
 
 
 @dataclass
@@ -49,6 +55,7 @@ class CorpusStats:
     documents: int = 0
     bytes: int = 0
     skipped_files: int = 0
+    unknown_files: int = 0  # of skipped_files: not corpus files at all (never read or copied)
     bad_records: int = 0
     invalid_utf8_files: int = 0
     problems: list[str] = field(default_factory=list)
@@ -65,8 +72,12 @@ class CorpusStats:
             log.warning("warning: further problems are only counted")
         return len(self.problems)
 
+    def unread(self) -> int:
+        """Files and records (partly) not read: what a clean bill of health must not ignore."""
+        return self.skipped_files - self.unknown_files + self.bad_records
+
     def merge(self, other: CorpusStats) -> None:
-        for name in ("files", "documents", "bytes", "skipped_files", "bad_records",
+        for name in ("files", "documents", "bytes", "skipped_files", "unknown_files", "bad_records",
                      "invalid_utf8_files"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems += other.problems
@@ -107,6 +118,7 @@ def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Pat
         if file_format(p) is None:
             if stats is not None:
                 stats.skipped_files += 1
+                stats.unknown_files += 1
                 stats.problem(f"{p}: unknown file type, skipped (expected .txt, .jsonl, .json, "
                               ".parquet, optionally .gz/.zst)")
             continue
@@ -152,10 +164,72 @@ def open_binary(path: str, compression: str) -> io.BufferedIOBase:
     if compression == "zst":
         import zstandard
 
-        source = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
-        raw = zstandard.ZstdDecompressor().stream_reader(source, closefd=True)
-        return io.BufferedReader(raw)  # adds readline
+        stream = _ZstdStream(path, zstandard.ZstdDecompressor())
+        f = _ZstdFile(stream)  # adds readline
+        f.fileobj = stream.source
+        return f
     return open(path, "rb")
+
+
+class _ZstdStream(io.RawIOBase):
+    """The decompressed bytes of a ``.zst`` file, frame after frame. A file that ends inside a
+    frame raises ``EOFError`` (zstandard's own stream reader just stops there, silently)."""
+
+    def __init__(self, path: str, dctx):
+        self.source = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._dctx, self._frame = dctx, None
+        self._out, self._pos = b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._pos >= len(self._out):
+            chunk = self.source.read(1 << 17)
+            if not chunk:
+                if self._frame is not None:
+                    raise EOFError("compressed stream ended before the end of its last frame")
+                return 0
+            self._out, self._pos = self._decompress(chunk), 0
+        n = min(len(buffer), len(self._out) - self._pos)
+        buffer[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+            out.append(self._frame.decompress(data))
+            data = b""
+            if self._frame.eof:
+                data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.source.close()
+        super().close()
+
+
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """Every exception a corrupt file of a supported format raises while it is decoded."""
+    import pyarrow
+    import zstandard
+
+    return (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError, RecursionError,
+            MemoryError, pyarrow.ArrowException)
+
+
+class _ZstdFile(io.BufferedReader):
+    """A zstd stream with ``readline``; ``fileobj`` is the compressed file, as in GzipFile."""
+
+    fileobj: io.BufferedIOBase
+
+
+def _stored_offset(f: io.BufferedIOBase) -> int:
+    """How far into the file as stored ``f`` has read: compressed bytes for .gz and .zst."""
+    return getattr(f, "fileobj", f).tell()
 
 
 def _skip_partial_line(f: io.BufferedIOBase, pos: int) -> int:
@@ -168,6 +242,26 @@ def _skip_partial_line(f: io.BufferedIOBase, pos: int) -> int:
         if chunk.endswith(b"\n"):
             break
     return pos
+
+
+def line_start_after(path: str | Path, pos: int, limit: int) -> int | None:
+    """The first offset at or after ``pos`` where a line of the plain file ``path`` begins (its
+    size at the end), if one lies within ``limit`` bytes; None otherwise (``pos`` is inside a
+    long line). Reads at most ``limit`` bytes."""
+    if pos <= 0:
+        return 0
+    with open(path, "rb") as f:
+        f.seek(pos - 1)
+        scanned = 0
+        while scanned <= limit:
+            block = f.read(min(1 << 16, limit + 1 - scanned))
+            if not block:
+                return pos - 1 + scanned
+            found = block.find(b"\n")
+            if found >= 0:
+                return pos + scanned + found
+            scanned += len(block)
+    return None
 
 
 def _range_lines(f: io.BufferedIOBase, task: Task) -> Iterator[tuple[int, bytes]]:
@@ -252,7 +346,8 @@ def _text_pieces(f: io.BufferedIOBase, task: Task, stats: CorpusStats,
     first = task.start == 0
     for raw in _cut_pieces(_range_chunks(f, task)):
         stats.bytes += len(raw)
-        yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), not first)
+        yield Document(task.path, 0, _decode(raw, task.path, stats, flagged), not first,
+                       end=_stored_offset(f))
         first = False
     if first:  # an empty file is still one (empty) document
         yield Document(task.path, 0, "")
@@ -272,9 +367,9 @@ def split_long(docs: Iterable[Document], limit: int = 0) -> Iterator[Document]:
     for doc in docs:
         text, continues = doc.text, doc.continues
         while len(text) > limit and (cut := whitespace_cut(text, limit)):
-            yield Document(doc.source, doc.index, text[:cut], continues, doc.lookahead)
+            yield Document(doc.source, doc.index, text[:cut], continues, doc.lookahead, doc.end)
             text, continues = text[cut:], True
-        yield Document(doc.source, doc.index, text, continues, doc.lookahead)
+        yield Document(doc.source, doc.index, text, continues, doc.lookahead, doc.end)
 
 
 def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:
@@ -284,6 +379,7 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
     flagged = [False]
     if task.start == 0:  # counted first: a range's reader may be closed before its end
         stats.files += 1
+    before = stats.documents
     try:
         if fmt == "parquet":
             yield from _parquet_documents(path, text_field, stats)
@@ -297,15 +393,23 @@ def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Docum
                     label = f"byte {where}" if task.start else f"line {where + 1}"
                     doc = _json_document(line, task.path, label, text_field, stats, flagged)
                     if doc is not None:
-                        yield Document(task.path, where, doc)
+                        yield Document(task.path, where, doc, end=_stored_offset(f))
         elif fmt == "json":
             with open_binary(task.path, compression) as f:
                 raw = f.read()
             stats.bytes += len(raw)
             yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
-    except (OSError, EOFError, ValueError) as e:  # corrupt archive, unreadable file
+    except decode_errors() as e:  # corrupt archive, unreadable file, stream cut short
         stats.skipped_files += 1
-        stats.problem(f"{task.path}: unreadable ({type(e).__name__}: {e}); rest of file skipped")
+        read = stats.documents - before
+        what = "truncated" if isinstance(e, EOFError) else "unreadable"
+        stats.problem(f"{task.path}: {what} after {read} documents ({type(e).__name__}: "
+                      f"{_short(e)}); rest of file skipped")
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _json_document(line: bytes, path: str, label: str, text_field: str, stats: CorpusStats,
@@ -314,10 +418,11 @@ def _json_document(line: bytes, path: str, label: str, text_field: str, stats: C
         return None
     try:
         record = json.loads(_decode(line, path, stats, flagged))
-    except json.JSONDecodeError as e:
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, an over-long integer, nesting
         stats.bad_records += 1
         what = "truncated" if not line.endswith(b"\n") else "malformed"
-        stats.problem(f"{path}: {label}: {what} JSON line skipped ({e.msg})")
+        why = e.msg if isinstance(e, json.JSONDecodeError) else _short(e)
+        stats.problem(f"{path}: {label}: {what} JSON line skipped ({why})")
         return None
     return _record_text(record, path, label, text_field, stats)
 
@@ -339,11 +444,14 @@ def _json_file_documents(raw: bytes, path: str, text_field: str, stats: CorpusSt
         data = json.loads(_decode(raw, path, stats, flagged))
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON at line {e.lineno}: {e.msg}") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     records = data if isinstance(data, list) else [data]
+    size = Path(path).stat().st_size  # all of it is read
     for i, record in enumerate(records):
         text = _record_text(record, path, f"record {i}", text_field, stats)
         if text is not None:
-            yield Document(path, i, text)
+            yield Document(path, i, text, end=size)
 
 
 def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[Document]:
@@ -353,12 +461,13 @@ def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[
     if column not in pf.schema_arrow.names:
         raise ValueError(f"no column {column!r} (columns: {', '.join(pf.schema_arrow.names)})")
     index = 0
+    size, rows = path.stat().st_size, max(pf.metadata.num_rows, 1)
     for batch in pf.iter_batches(columns=[column]):
         for text in batch.column(0).to_pylist():
             if isinstance(text, str):
                 stats.documents += 1
                 stats.bytes += len(text)
-                yield Document(str(path), index, text)
+                yield Document(str(path), index, text, end=size * (index + 1) // rows)
             else:
                 stats.bad_records += 1
             index += 1

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from contamkit.common.atomic import atomic_open
-from contamkit.corpus.read import file_format, open_binary
+from contamkit.common.progress import log
+from contamkit.corpus.read import decode_errors, file_format, open_binary
 
 Edits = dict[int, list[tuple[int, int]]]  # document index -> [start, end) ranges to keep
 
@@ -54,8 +55,7 @@ def rewrite_file(src: Path, dst: Path, edits: Edits, text_field: str = "text") -
         return [dst]
     fmt, compression = file_format(src)
     if fmt == "txt":
-        with open_binary(str(src), compression) as f:
-            text = f.read().decode("utf-8", errors="replace")
+        text = b"".join(_readable_chunks(src, compression)).decode("utf-8", errors="replace")
         return _rewrite_txt(dst, cut(text, edits[0]), compression)
     if fmt == "jsonl":
         _rewrite_jsonl(src, dst, edits, text_field, compression)
@@ -64,6 +64,20 @@ def rewrite_file(src: Path, dst: Path, edits: Edits, text_field: str = "text") -
     else:
         _rewrite_parquet(src, dst, edits, text_field)
     return [dst]
+
+
+def _readable_chunks(src: Path, compression: str, lines: bool = False) -> Iterator[bytes]:
+    """The decompressed bytes (or lines) of ``src`` up to the first decode error, if any: the
+    readers (``contamkit.corpus.read``) reported that error and numbered only the documents
+    before it, so an edited file keeps what they read; the unreadable rest is not written."""
+    try:
+        with open_binary(str(src), compression) as f:
+            read = f.readline if lines else lambda: f.read(1 << 20)
+            while chunk := read():
+                yield chunk
+    except decode_errors() as e:
+        log.warning("warning: %s: unreadable from here on (%s); the rest is not written",
+                    src, type(e).__name__)
 
 
 def piece_name(dst: Path, k: int) -> Path:
@@ -90,8 +104,8 @@ def _replaced(record: dict, text_field: str, keep: list[tuple[int, int]]) -> lis
 
 def _rewrite_jsonl(src: Path, dst: Path, edits: Edits, text_field: str,
                    compression: str) -> None:
-    with open_binary(str(src), compression) as f, open_output(dst, compression) as out:
-        for index, line in enumerate(iter(f.readline, b"")):
+    with open_output(dst, compression) as out:
+        for index, line in enumerate(_readable_chunks(src, compression, lines=True)):
             if index not in edits:
                 out.write(line)
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -182,11 +183,22 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+def _plain_name(name: str) -> bool:
+    """A name that stays one folder inside the output directory: no separator, no '..'."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name)) and ".." not in name
+
+
 def _validate(cfg: ExperimentConfig, where: str) -> None:
     if not cfg.corpus.path:
         raise UserError(f"{where}: corpus.path is required")
     if not cfg.models:
         raise UserError(f"{where}: 'models' must name at least one model")
+    for model in cfg.models:  # each names folders under the output directory
+        if not _plain_name(model):
+            raise UserError(f"{where}: model name {model!r} must be a plain name (letters, "
+                            "digits, '.', '_', '-'), not a path")
+    if not _plain_name(cfg.name):
+        raise UserError(f"{where}: name {cfg.name!r} must be a plain name, not a path")
     inj = cfg.injection
     if not inj.counts or any(k < 1 for k in inj.counts) or len(set(inj.counts)) != len(inj.counts):
         raise UserError(f"{where}: injection.counts must be distinct positive copy counts, got "

@@ -13,7 +13,6 @@ one counts exactly (or is given ``--capacity``). Why this design: scale/README.m
 from __future__ import annotations
 
 import contextlib
-import glob
 import math
 import os
 import shutil
@@ -26,7 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import (
+    build_tag,
+    check_output,
+    pid_alive,
+    remove_stale,
+    temp_path,
+)
 from contamkit.common.progress import log
 from contamkit.corpus.read import CorpusStats, corpus_files, file_format, plan_tasks
 from contamkit.scale.executor import open_executor
@@ -48,9 +55,19 @@ from overlap.build import (
     format_summary,
     read_stats,
 )
+from overlap.filters import is_filter
 from overlap.pipeline import HashSpec, task_bytes
 from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
-from overlap.sharded import combined_stats, logical_params, prefix_bits, shard_name, write_manifest
+from overlap.sharded import (
+    combined_stats,
+    is_manifest,
+    logical_params,
+    prefix_bits,
+    read_manifest,
+    shard_files,
+    shard_name,
+    write_manifest,
+)
 from overlap.units import make_coder
 
 RUN_BYTES = 32 << 20  # spilled pairs a map task buffers before writing a run
@@ -111,7 +128,7 @@ def _partition_count(files: list[Path], opts: BuildOptions, tokenizer: str, slot
 def _spill_dir(out: Path, opts: BuildOptions) -> Iterator[Path]:
     root = Path(opts.spill_dir) if opts.spill_dir else out.parent
     root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f".{out.name}.spill-", dir=root))
+    path = Path(tempfile.mkdtemp(prefix=f".{out.name}.spill-{os.getpid()}-", dir=root))
     try:
         yield path
     finally:
@@ -192,15 +209,20 @@ def _shard_count(opts: BuildOptions, distinct: np.ndarray | None, partitions: in
 
 def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult,
                 capacities: list[int], provenance: dict | None) -> list[ShardJob]:
+    """One job per shard. A single shard is built under a temporary name and renamed over
+    ``out``; several are built under names of their own (``shard_name`` with this build's
+    tag), which only the manifest, written last, makes part of the filter. Each carries the
+    corpus ``provenance``."""
     count = len(capacities)
     width = len(mapped.occurrences) // count
+    build = build_tag()
     jobs = []
     for s, capacity in enumerate(capacities):
-        name = out.name if count == 1 else shard_name(out, s, count)
+        path = (temp_path(out, "partial") if count == 1
+                else out.parent / shard_name(out, s, count, build))
         first, stop = s * width, (s + 1) * width
         jobs.append(ShardJob(s, count, first, stop, filter_params(opts, capacity, tokenizer),
-                             int(mapped.occurrences[first:stop].sum()),
-                             str(out.parent / f".{name}.partial"), provenance))
+                             int(mapped.occurrences[first:stop].sum()), str(path), provenance))
     return jobs
 
 
@@ -213,21 +235,33 @@ def _build_phase(ex, jobs: list[ShardJob], runs: list[str], partitions: int) -> 
     return results
 
 
-def _final_name(job: ShardJob) -> str:
-    return Path(job.path).name[1 : -len(".partial")]
-
-
 def _publish(out: Path, jobs: list[ShardJob], results: list[dict]) -> None:
-    """Rename the shards into place, then write the manifest; drop shards of older builds."""
-    names = {_final_name(j) for j in jobs}
-    for job in jobs:
-        os.replace(job.path, out.parent / _final_name(job))
-    if len(jobs) > 1:
-        write_manifest(out, [{"file": _final_name(j), **r["header"]}
+    """Make the new shards the filter in one step: rename the single shard over ``out``, or
+    replace the manifest (atomically) with one naming the new shards. Until that step ``out``
+    is the previous filter, whole; after it, the previous build's shards are removed."""
+    faults.step()
+    if len(jobs) == 1:
+        os.replace(jobs[0].path, out)
+    else:
+        write_manifest(out, [{"file": Path(j.path).name, **r["header"]}
                              for j, r in zip(jobs, results, strict=True)], jobs[0].provenance)
-    for stale in out.parent.glob(f"{glob.escape(out.name)}.shard-*-of-*"):
-        if stale.name not in names:
-            stale.unlink()
+    faults.step()
+    remove_unlisted_shards(out)
+
+
+def remove_unlisted_shards(out: Path) -> int:
+    """Delete the shard files of ``out`` that its manifest does not name, unless a build still
+    running made them (its process is alive: it will publish or discard them itself)."""
+    listed: set[str] = set()
+    if out.is_file() and is_manifest(out):
+        with contextlib.suppress(UserError):
+            listed = {e.get("file") for e in read_manifest(out)["shards"] if isinstance(e, dict)}
+    removed = 0
+    for path, pid in shard_files(out):
+        if path.name not in listed and (pid is None or pid == os.getpid() or not pid_alive(pid)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _discard(jobs: list[ShardJob]) -> None:
@@ -243,6 +277,7 @@ def _checked_build(ex, opts: BuildOptions, out: Path, tokenizer: str, mapped: Ma
     stats = combined_stats([r["stats"] for r in results], [j.params for j in jobs])
     if stats["estimated_fpr"] <= opts.fpr * FPR_SLACK:
         return jobs, results, 1
+    _discard(jobs)
     if opts.capacity is not None:
         needed = math.ceil(min(stats["estimated_distinct"], mapped.ngrams) * 1.1)
         raise UserError(f"--capacity {opts.capacity} is too small: the filter's FPR would be "
@@ -253,7 +288,11 @@ def _checked_build(ex, opts: BuildOptions, out: Path, tokenizer: str, mapped: Ma
     needed = [math.ceil(min(r["stats"]["estimated_distinct"], j.inserted) * 1.1)
               for j, r in zip(jobs, results, strict=True)]
     jobs = _shard_jobs(opts, out, tokenizer, mapped, needed, jobs[0].provenance)
-    return jobs, _build_phase(ex, jobs, mapped.runs, partitions), 2
+    try:
+        return jobs, _build_phase(ex, jobs, mapped.runs, partitions), 2
+    except BaseException:
+        _discard(jobs)
+        raise
 
 
 def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dict:
@@ -261,6 +300,10 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     start = time.perf_counter()
     out = Path(out)
     _check_options(opts)
+    check_output(out, [corpus], kind="filter file", own=is_filter, force=opts.force)
+    remove_unlisted_shards(out)  # left by a build killed after publishing
+    if opts.spill_dir:
+        remove_stale(out, Path(opts.spill_dir))
     tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
     scan = CorpusStats()
     files = corpus_files(corpus, scan)
@@ -293,11 +336,12 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         try:
             jobs, results, passes = _checked_build(ex, opts, out, tokenizer, mapped, jobs,
                                                    partitions)
-            write_sidecar(out, provenance, listed)
-            _publish(out, jobs, results)
-            drop_old_sidecars(out, provenance)
-        finally:
+        except BaseException:
             _discard(jobs)
+            raise
+        write_sidecar(out, provenance, listed)
+        _publish(out, jobs, results)
+        drop_old_sidecars(out, provenance)
         timings["build_seconds"] = time.perf_counter() - clock
         executor = (ex.name, ex.slots)
     scan.report_new(0)

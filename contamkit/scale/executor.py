@@ -17,7 +17,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.processes import sigint_ignored
 from contamkit.common.progress import progress
 
 _LOCAL = re.compile(r"local:(\d+)")
@@ -43,6 +45,7 @@ class InlineExecutor:
         with _bar(items, sizes, desc, unit) as bar:
             for i, item in enumerate(items):
                 result = fn(item)
+                faults.step()
                 bar.update(sizes[i] if sizes else 1)
                 yield i, result
 
@@ -88,9 +91,18 @@ def _connect(scheduler: str, timeout: float):
         count = int(local.group(1))
         if count < 1:
             raise UserError(f"--scheduler {scheduler}: a local cluster needs at least one worker")
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", silence_logs=logging.ERROR, **NO_DASHBOARD)
-        return Client(cluster, set_as_default=False), cluster
+        cluster = None
+        try:
+            with sigint_ignored():  # inherited by the workers: Ctrl-C stops them through us
+                cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", silence_logs=logging.ERROR,
+                                       preload=["contamkit.scale.worker_preload"],
+                                       **NO_DASHBOARD)
+            return Client(cluster, set_as_default=False), cluster
+        except BaseException:  # a Ctrl-C held back while starting: close what was started
+            if cluster is not None:
+                cluster.close()
+            raise
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)
     except Exception as e:  # noqa: BLE001 - any failure to connect is a bad address to the user

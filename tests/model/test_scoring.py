@@ -72,15 +72,27 @@ def test_continuation_scores_and_greedy_flag(model):
     np.testing.assert_allclose(lp, logprobs_of(model, ctx + cont)[-4:], atol=2e-5)
     np.testing.assert_allclose(lp_wrong[:3], lp[:3], atol=2e-5)
     assert lp_wrong[3] < lp[3]
-    # too long: the context is cut on the left to fit block_size
-    np.testing.assert_allclose(lp_long, logprobs_of(model, (long_ctx + [5, 6])[-BLOCK:])[-2:],
-                               atol=2e-5)
+    # too long: lm-eval's rule, the input is (context + continuation)[-(BLOCK + 1):][:-1]
+    fed = (long_ctx + [5, 6])[-(BLOCK + 1):][:-1]
+    assert len(fed) == BLOCK
+    with torch.no_grad():
+        logp = model(torch.tensor([fed]))[0][0].double().log_softmax(-1)
+    np.testing.assert_allclose(lp_long, [logp[-2, 5], logp[-1, 6]], atol=2e-5)
+
+
+def test_a_continuation_as_long_as_the_block_is_scored(model):
+    """Every one of BLOCK continuation tokens is predicted: from one context token on."""
+    ctx, cont = random_seqs([10, BLOCK], seed=4)
+    [(lp, _)] = continuation_scores(model, [ctx], [cont])
+    with torch.no_grad():
+        logp = model(torch.tensor([ctx[-1:] + cont[:-1]]))[0][0].double().log_softmax(-1)
+    np.testing.assert_allclose(lp, logp[torch.arange(BLOCK), torch.tensor(cont)], atol=2e-5)
 
 
 def test_bad_arguments_and_mode_restored(model):
     with pytest.raises(ValueError, match="2 contexts but 1"):
         continuation_scores(model, [[1], [2]], [[3]])
-    with pytest.raises(ValueError, match="continuation of 1..31"):
+    with pytest.raises(ValueError, match="continuation of 1..32"):
         continuation_scores(model, [[1]], [[]])
     with pytest.raises(ValueError, match="stride"):
         token_logprobs(model, [[1, 2]], stride=BLOCK)

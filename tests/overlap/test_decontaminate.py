@@ -71,7 +71,11 @@ def test_planted_passage_is_removed_with_its_window(tmp_path, bench):
     inputs = digest(corpus)
 
     out = tmp_path / "clean"
-    report = decontaminate(corpus, ["lambada"], out, DecontamOptions(bench_path=str(bench)))
+    with pytest.raises(UserError, match="1 record.s. could not be read"):  # the truncated tail
+        decontaminate(corpus, ["lambada"], out, DecontamOptions(bench_path=str(bench)))
+    assert not out.exists()
+    report = decontaminate(corpus, ["lambada"], out,
+                           DecontamOptions(bench_path=str(bench), allow_unreadable=True))
     assert digest(corpus) == inputs  # the input is never modified
 
     start = len(before)
@@ -171,4 +175,4 @@ def test_bad_paths(tmp_path, bench):
                        cwd=REPO_ROOT, capture_output=True, text=True)
     assert r.returncode == 2
     (line,) = r.stderr.strip().splitlines()
-    assert line.startswith("error: ") and "outside the input corpus" in line
+    assert line.startswith("error: ") and "outside the inputs" in line

@@ -10,17 +10,18 @@ import pytest
 import torch
 
 from contamkit.analysis.evaluators import (
+    EVALUATORS,
     EvalOptions,
     coqa_prompt,
     evaluate_coqa,
     evaluate_lambada,
     evaluate_lm,
     evaluate_winograd,
-    task_of,
 )
 from contamkit.analysis.metrics import summarize
 from contamkit.benchmarks import Example, load_benchmark
 from contamkit.benchmarks.lambada import context_target
+from contamkit.benchmarks.registry import REGISTRY
 
 OPTS = EvalOptions(batch_size=3)
 BLOCK = 64  # the tiny models' block size (conftest)
@@ -156,6 +157,7 @@ def test_coqa_f1_of_a_model_that_always_says_no(tmp_path, gpt2_tok, forced_model
         assert rows[0]["turns"] == 2 and rows[0]["source"] == "cnn"
 
 
-def test_task_of():
-    assert [task_of(b) for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
+def test_every_benchmark_task_has_an_evaluator():
+    assert all(b.task in EVALUATORS for b in REGISTRY.values())
+    assert [REGISTRY[b].task for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
         "lambada", "coqa", "winograd", "lm", "lm"]

@@ -27,7 +27,10 @@ def test_fetch_bench_prints_the_paths(http_dir, empty_cache, monkeypatch, capsys
     (served / "webtext.valid.jsonl").write_text('{"text": "doc"}\n')
     monkeypatch.setenv("CONTAM_BENCH_MIRROR", url)
     monkeypatch.setenv("CONTAM_DATA_DIR", str(served / "none"))
-    assert cli.main(["fetch-bench", "webtext", "--split", "valid"]) == 0
+    assert cli.main(["fetch-bench", "webtext", "--split", "valid"]) == 2  # no pinned sha256
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --trust-unverified" in err
+    assert cli.main(["fetch-bench", "webtext", "--split", "valid", "--trust-unverified"]) == 0
     assert capsys.readouterr().out == f"{empty_cache / 'webtext' / 'webtext.valid.jsonl'}\n"
     assert cli.main(["benchmarks"]) == 0
     assert str(empty_cache / "webtext" / "webtext.valid.jsonl") in capsys.readouterr().out

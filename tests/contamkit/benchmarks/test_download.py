@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from contamkit.benchmarks import fetch_benchmark, load_benchmark
-from contamkit.benchmarks.download import download, fetch
+from contamkit.benchmarks.download import download, fetch, trusting_unverified
 from contamkit.benchmarks.spec import DataFile, Remote
 from contamkit.common.errors import UserError
 
@@ -118,7 +118,10 @@ def test_load_downloads_into_the_cache_through_a_mirror(http_dir, empty_cache, m
     (served / "webtext.test.jsonl").write_bytes(WEBTEXT)
     monkeypatch.setenv("CONTAM_BENCH_MIRROR", url)
     monkeypatch.setenv("CONTAM_DATA_DIR", str(served / "none"))
-    with caplog.at_level(logging.WARNING, logger="contam"):
+    with pytest.raises(UserError, match="no pinned sha256 .* --trust-unverified"):
+        load_benchmark("webtext", download=True)
+    assert not (empty_cache / "webtext" / "webtext.test.jsonl").exists()
+    with caplog.at_level(logging.WARNING, logger="contam"), trusting_unverified():
         docs = load_benchmark("webtext", download=True)
     assert [d.text for d in docs] == ["first document", "second document"]
     assert (empty_cache / "webtext" / "webtext.test.jsonl").read_bytes() == WEBTEXT
@@ -149,6 +152,41 @@ def test_fetch_into_a_bench_path(http_dir, tmp_path, monkeypatch):
         (served / f"webtext.{split}.jsonl").write_bytes(WEBTEXT)
     monkeypatch.setenv("CONTAM_BENCH_MIRROR", url)
     dest = tmp_path / "mine"
-    paths = fetch_benchmark("webtext", split="all", path=dest)
+    with trusting_unverified():
+        paths = fetch_benchmark("webtext", split="all", path=dest)
     assert paths == [dest / f"webtext.{s}.jsonl" for s in ("train", "valid", "test")]
     assert len(load_benchmark("webtext", "valid", path=dest)) == 2
+
+
+def test_an_archive_already_on_disk_is_checked_again(http_dir, tmp_path):
+    url, served = http_dir
+    data = _zip({"set/a.txt": b"a\n"})
+    (served / "set.zip").write_bytes(data)
+    f = DataFile("a.txt", "set", Remote(f"{url}/set.zip", sha(data), "set/a.txt"))
+    out = tmp_path / "cache"
+    fetch([f], out)
+    (out / "a.txt").unlink()
+    (out / "set.zip").write_bytes(_zip({"set/a.txt": b"evil\n"}))  # changed after download
+    with pytest.raises(UserError, match=r"set.zip: sha256 mismatch"):
+        fetch([f], out)
+    assert not (out / "a.txt").exists()
+
+
+def test_a_changed_file_in_the_cache_is_refused(http_dir, empty_cache, monkeypatch):
+    url, served = http_dir
+    data = b'{"text": "one"}\n'
+    (served / "lambada_test.jsonl").write_bytes(data)
+    cached = empty_cache / "lambada" / "lambada_test.jsonl"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(data)  # not the official file: its sha256 is not the pinned one
+    monkeypatch.setenv("CONTAM_DATA_DIR", str(served / "none"))
+    with pytest.raises(UserError, match="differs from the pinned release"):
+        load_benchmark("lambada")
+
+
+def test_every_registry_download_is_https():
+    from contamkit.benchmarks.registry import REGISTRY
+
+    urls = {f.remote.url for b in REGISTRY.values() for v in b.variant_specs
+            for files in v.files.values() for f in files}
+    assert [u for u in urls if u.startswith("http://")] == []

@@ -24,10 +24,15 @@ def test_shared_data_dir_is_found_without_flags(shared_data):
 
 
 def test_cache_comes_before_shared_data(shared_data, empty_cache):
+    from contamkit.benchmarks.load import open_benchmark
+
     cached = empty_cache / "ptb" / "ptb.test.txt"
     cached.parent.mkdir(parents=True)
-    cached.write_text(" one cached line \n")
-    assert [e.text for e in load_benchmark("ptb")] == [" one cached line "]
+    shutil.copy(shared_data / "ptb" / "ptb.test.txt", cached)
+    assert open_benchmark("ptb").paths == [cached]
+    cached.write_text(" one changed line \n")  # a cached download is checked before use
+    with pytest.raises(UserError, match="differs from the pinned release"):
+        load_benchmark("ptb")
 
 
 def test_explicit_path_comes_first(shared_data, empty_cache, tmp_path):

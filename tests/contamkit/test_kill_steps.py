@@ -1,0 +1,176 @@
+"""Kill every writing command at every step (``contamkit.common.faults``): nothing is lost.
+
+Each command first writes an output from input A. Then, for N = 1, 2, ... it is run on input B
+and killed (SIGKILL) at its Nth step, until a run gets through. After every kill the output must
+be exactly A's (or exactly B's, when the kill came after publishing); the next uninterrupted run
+must leave no temporary behind and write exactly the bytes of an uninterrupted run.
+
+Runs are forked from the test process (``contamkit.cli.main`` in the child), so a run costs no
+interpreter start-up; ``CONTAM_SLOW_TESTS=1`` kills at every step, CI at three of them
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from contamkit.cli import main
+from contamkit.common import faults
+
+SLOW = os.environ.get("CONTAM_SLOW_TESTS") == "1"
+
+
+def run(args: list[str], kill_at: int | None = None) -> tuple[int, int]:
+    """``main(args)`` in a forked child: (exit status or -signal, steps it took). ``kill_at``
+    None counts steps without killing."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: quiet, killed at step ``kill_at``
+        code = 1
+        try:
+            os.close(read)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.environ["CONTAM_KILL_AT"] = str(kill_at or 10**9)
+            code = main(args)
+            os.write(write, str(faults._steps).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as f:
+        steps = f.read()
+    _, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return code, int(steps or 0)
+
+
+def tree(path: Path) -> dict[str, str]:
+    """sha256 of every file of a file or directory tree, by relative path."""
+    if path.is_file():
+        return {".": hashlib.sha256(path.read_bytes()).hexdigest()}
+    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def listing(folder: Path) -> tuple[int, list[str]]:
+    """How many entries, and the hidden ones (every temporary's name starts with a dot)."""
+    names = [p.name for p in folder.iterdir()]
+    return len(names), sorted(n for n in names if n.startswith("."))
+
+
+def kill_points(total: int) -> list[int]:
+    """Steps to kill at: every one with ``CONTAM_SLOW_TESTS=1``; in CI the middle one and the
+    last two (for a folder: just before and just after it is swapped in)."""
+    if SLOW:
+        return list(range(1, total + 1))
+    return sorted({max(1, total // 2), max(1, total - 1), total})
+
+
+def kill_everywhere(args_a: list[str], args_b: list[str], out: Path, state=tree) -> int:
+    """The test itself; returns how many kills it checked."""
+    folder = out.parent
+    code, total = run(args_b)
+    assert code == 0 and total >= 2
+    after = state(out)
+    assert run(args_a)[0] == 0
+    before, entries = state(out), listing(folder)
+    assert after != before  # else the test could not tell old from new
+    points = kill_points(total)
+    for n in points:
+        code, _ = run(args_b, kill_at=n)
+        assert code == -signal.SIGKILL, f"step {n} of {total}: exit {code}"
+        now = state(out)
+        assert now in (before, after), f"killed at step {n}: the output is neither old nor new"
+        assert run(args_a)[0] == 0, f"step {n}: the next run failed"
+        assert state(out) == before  # the same bytes as an uninterrupted run
+        assert listing(folder) == entries, f"step {n}: debris {listing(folder)}"
+    assert run(args_b)[0] == 0 and state(out) == after and listing(folder)[1] == []
+    return len(points)
+
+
+def filter_state(out: Path) -> tuple:
+    """A filter's logical content (a sharded one's shard names differ from build to build)."""
+    from overlap.filters import open_filter
+
+    f = open_filter(out)
+    shards = getattr(f, "shards", [f])
+    return (json.dumps(f.header()["params"], sort_keys=True),
+            tuple(hashlib.sha256(bytes(s.bits)).hexdigest() for s in shards))
+
+
+@pytest.fixture
+def corpora(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root, seed in ((a, 1), (b, 2)):
+        root.mkdir()
+        for i in range(2):
+            words = [f"w{(seed * 7919 + i * 104729 + j * 31) % 997}" for j in range(400)]
+            (root / f"doc{i}.jsonl").write_text(
+                "".join(json.dumps({"text": " ".join(words[k:k + 40])}) + "\n"
+                        for k in range(0, 400, 40)))
+    return a, b
+
+
+def test_build_filter_plain(corpora, tmp_path):
+    a, b = corpora
+    out = tmp_path / "out" / "f.bloom"
+    out.parent.mkdir()
+    common = ["build-filter", "-o", str(out), "--workers", "1", "--n", "4"]
+    kill_everywhere([*common[:1], str(a), *common[1:]], [*common[:1], str(b), *common[1:]],
+                    out, filter_state)
+
+
+def test_build_filter_sharded(corpora, tmp_path):
+    a, b = corpora
+    out = tmp_path / "out" / "f.bloom"
+    out.parent.mkdir()
+    common = ["-o", str(out), "--workers", "1", "--n", "4", "--shards", "2"]
+    kill_everywhere(["build-filter", str(a), *common], ["build-filter", str(b), *common],
+                    out, filter_state)
+
+
+def test_prepare(corpora, tmp_path, gpt2_vocab):
+    a, b = corpora
+    out = tmp_path / "out" / "data"
+    out.parent.mkdir()
+    common = ["-o", str(out), "--workers", "1", "--val-fraction", "0.3"]
+    kill_everywhere(["prepare", str(a), *common], ["prepare", str(b), *common], out)
+
+
+@pytest.fixture
+def bench(corpora, tmp_path):
+    """A benchmark sharing passages with both corpora."""
+    a, b = corpora
+    texts = [json.loads((a / "doc0.jsonl").read_text().splitlines()[1])["text"],
+             json.loads((b / "doc1.jsonl").read_text().splitlines()[2])["text"]]
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    return path
+
+
+def test_decontaminate(corpora, bench, tmp_path):
+    a, b = corpora
+    out = tmp_path / "out" / "clean"
+    out.parent.mkdir()
+    common = ["--bench", "jsonl", "--bench-path", str(bench), "--out", str(out), "--n", "8",
+              "--min-piece", "10"]
+    kill_everywhere(["decontaminate", str(a), *common], ["decontaminate", str(b), *common], out)
+
+
+def test_overlap(corpora, bench, tmp_path):
+    a, b = corpora
+    filters = tmp_path / "filters"
+    for root in (a, b):
+        assert run(["build-filter", str(root), "-o", str(filters / f"{root.name}.bloom"),
+                    "--workers", "1", "--n", "8"])[0] == 0
+    out = tmp_path / "out" / "run"
+    out.parent.mkdir()
+    common = ["--bench", "jsonl", "--bench-path", str(bench), "--out", str(out)]
+    kill_everywhere(["overlap", "--filter", str(filters / "a.bloom"), *common],
+                    ["overlap", "--filter", str(filters / "b.bloom"), *common], out)

@@ -14,25 +14,22 @@ def _undated(provenance: dict | None) -> dict | None:
 
 
 def _content(path: Path) -> tuple:
+    """A filter's header and bits, or a manifest (shard file names, which carry a build tag,
+    set aside) with the content of each shard it lists, in order."""
     if is_manifest(path):
         manifest = json.loads(path.read_text())
-        manifest.pop("checksum")  # covers the dated provenance
+        manifest.pop("checksum")  # covers the dated provenance and the shard names
         manifest["provenance"] = _undated(manifest.get("provenance"))
-        for shard in manifest["shards"]:
-            shard["provenance"] = _undated(shard.get("provenance"))
-        return manifest, None
+        shards = [_content(path.with_name(entry.pop("file"))) for entry in manifest["shards"]]
+        for entry in manifest["shards"]:
+            entry["provenance"] = _undated(entry.get("provenance"))
+        return manifest, shards
     header, offset = read_header(path)
     header["provenance"] = _undated(header.get("provenance"))
     return header, path.read_bytes()[offset:]
 
 
 def same_build(a: Path, b: Path) -> bool:
-    """Filters ``a`` and ``b`` (each a file, or a manifest with its shards beside it) hold the
+    """Filters ``a`` and ``b`` (each a file, or a manifest with the shards it lists) hold the
     same bits and headers, the build date aside."""
-    def parts(f: Path) -> list[str]:  # the file, then its shards by their suffixes
-        return sorted(p.name[len(f.name):] for p in f.parent.glob(f.name + "*"))
-
-    if parts(a) != parts(b):
-        return False
-    return all(_content(a.with_name(a.name + s)) == _content(b.with_name(b.name + s))
-               for s in parts(a))
+    return _content(a) == _content(b)

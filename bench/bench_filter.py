@@ -25,12 +25,14 @@ import numpy as np  # noqa: E402
 from pybloom_live import BloomFilter as PyBloom  # noqa: E402
 
 from contamkit.common.paths import shared_data_dir  # noqa: E402
-from contamkit.corpus.read import CorpusStats, corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
+from contamkit.corpus.formats import corpus_files, iter_documents, plan_tasks, read_task  # noqa: E402
+from contamkit.corpus.read import CorpusStats  # noqa: E402
 from overlap.bloom import BloomFilter  # noqa: E402
-from overlap.build import BuildOptions, build_filter  # noqa: E402
+from overlap.build import build_filter  # noqa: E402
 from overlap.filters import open_filter  # noqa: E402
 from overlap.ngrams import NgramStream, segment_hashes  # noqa: E402
 from overlap.normalize import words  # noqa: E402
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, task_bytes  # noqa: E402
 from overlap.units import make_coder  # noqa: E402
 
@@ -121,7 +123,7 @@ def ngram_keys(docs: list[str], unit: str) -> list[str]:
     coder = make_coder(unit)
     keys = []
     for doc in docs:
-        units = words(doc) if unit == "words" else [str(i) for i in coder.codes(words(doc))]
+        units = words(doc) if unit == "words" else [str(i) for i in coder.codes([doc])[0]]
         keys += [" ".join(units[i : i + N]) for i in range(len(units) - N + 1)]
     return keys
 
@@ -136,7 +138,7 @@ def pybloom_build(docs: list[str], unit: str, capacity: int) -> tuple[float, PyB
 
 
 def our_codes(docs: list[str], unit: str) -> list[np.ndarray]:
-    return make_coder(unit).codes_batch(docs, [False] * len(docs))[0]
+    return make_coder(unit).codes(docs)
 
 
 def bench_unit(corpus: Path, queries: list[str], unit: str, tmp: Path) -> dict:

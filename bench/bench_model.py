@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
 
 from contamkit.common.paths import gpt2_vocab_dir, shared_data_dir  # noqa: E402
-from contamkit.corpus.read import iter_documents  # noqa: E402
+from contamkit.corpus.formats import iter_documents  # noqa: E402
 from model.generate import generate  # noqa: E402
 from model.gpt2 import GPT, GPTConfig  # noqa: E402
 from model.scoring import token_logprobs  # noqa: E402

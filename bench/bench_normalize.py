@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from contamkit.common.paths import shared_data_dir  # noqa: E402
-from contamkit.corpus.read import iter_documents  # noqa: E402
+from contamkit.corpus.formats import iter_documents  # noqa: E402
+from overlap.coders import WordCoder  # noqa: E402
 from overlap.fast_fold import fold_texts, normalized_strings  # noqa: E402
 from overlap.murmur import word_codes  # noqa: E402
 from overlap.normalize import spaced_words  # noqa: E402
-from overlap.units import WordCoder  # noqa: E402
 
 BATCH = 256  # documents per call, as the build's batches hold
 

@@ -33,11 +33,12 @@ import psutil  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from contamkit.common.atomic import write_json  # noqa: E402
+from contamkit.common.parse import parse_size  # noqa: E402
 from contamkit.common.paths import shared_data_dir  # noqa: E402
 from contamkit.scale.executor import NO_DASHBOARD  # noqa: E402
-from contamkit.scale.plan import Calibration, calibrate, estimate, format_size, parse_size  # noqa: E402
+from contamkit.scale.plan import Calibration, calibrate, estimate, format_size  # noqa: E402
 from contamkit.scale.route import build_filter  # noqa: E402
-from overlap.build import BuildOptions  # noqa: E402
+from overlap.options import BuildOptions  # noqa: E402
 
 TEXT_FILES = ["ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt",
               "wikitext-2/train.txt", "wikitext-2/valid.txt", "wikitext-2/test.txt",
@@ -146,7 +147,7 @@ def peak_rss(argv: list, log: Path) -> tuple[int, float]:
 
 
 # the engine alone: hash the whole corpus on one core and keep nothing
-_HASH_ONLY = ("import sys; from contamkit.corpus.read import corpus_files, plan_tasks; "
+_HASH_ONLY = ("import sys; from contamkit.corpus.formats import corpus_files, plan_tasks; "
               "from overlap.pipeline import HashRun, HashSpec; "
               "[None for _ in HashRun(plan_tasks(corpus_files(sys.argv[1]), 1), HashSpec(), 1)]")
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python
 """Command line: parses arguments and calls library functions, nothing else.
 
-Each command is a pair: ``add_<command>(subparsers)`` declares its options and sets ``func`` to
-a ``run_<command>(args)`` that calls the library. Imports are inside the ``run_`` functions so
+Each command is a pair: ``add_<command>(subparsers)`` declares its arguments and sets ``func``
+to a ``run_<command>(args)`` that calls the library. A command's options that the library
+takes as an options dataclass are declared once, on the dataclass's fields
+(``contamkit.common.options``), and choices come from the registries (n-gram units, membership
+measures, corpus formats, benchmarks). The heavy imports are inside the ``run_`` functions so
 that ``python cli.py info`` does not pay for torch.
 """
 
@@ -13,18 +16,25 @@ import json
 import sys
 from pathlib import Path
 
+# the options dataclasses: imported here (not in run_ functions) because they declare options
+from contamkit.analysis.options import AnalysisOptions, EvalOptions, SweepOptions
 from contamkit.common.errors import Terminated, UserError
 from contamkit.common.invocation import running
+from contamkit.common.options import add_options, add_overrides, from_args, overrides_from_args
 from contamkit.common.parse import (
     count,
     fraction,
-    non_negative_int,
-    positive_float,
+    parse_list,
+    parse_size,
     positive_int,
     probability,
 )
 from contamkit.common.processes import raise_on_sigterm
 from contamkit.common.progress import setup_logging
+from overlap.options import BuildOptions, Convention, DecontamOptions, OverlapOptions
+from training.config import TrainConfig, parse_value
+
+SCALE_OPTIONS = ("scheduler", "shards", "max_memory", "spill_dir", "connect_timeout")
 
 # ---------------------------------------------------------------------------------- overlap
 
@@ -33,57 +43,28 @@ def add_build_filter(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-filter", help="Bloom filter of a corpus's n-grams")
     p.add_argument("corpus", help="directory tree or file (.txt .jsonl .json .parquet, .gz/.zst)")
     p.add_argument("-o", "--output", required=True, help="filter file to write")
-    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
-    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
-                   help="n-gram unit: normalized words or GPT-2 tokens (default words)")
-    p.add_argument("--fpr", type=probability, default=1e-8,
-                   help="target false-positive rate (default 1e-8)")
-    p.add_argument("--capacity", type=count, help="distinct n-grams to size for (default: count)")
-    p.add_argument("--workers", type=positive_int,
-                   help="cores to use (default: all; 1 runs on one thread, 2 on threads of "
-                   "one process, more add hashing processes)")
-    p.add_argument("--seed", type=non_negative_int, default=0,
-                   help="hash seed (a filter parameter; default 0)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output even if it is not a filter")
-    p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
-    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
-    scale = p.add_argument_group("scale-out (any of these: spilled build, see scale/README.md)")
-    scale.add_argument("--scheduler", help="Dask scheduler address, or local:N for a local "
-                       "cluster of N workers")
-    scale.add_argument("--shards", type=non_negative_int, default=1,
-                       help="shard files, a power of two (0: as few as --max-memory allows)")
-    scale.add_argument("--max-memory",
-                       help="memory one worker may hold for a shard or a spill run, e.g. 2GiB")
-    scale.add_argument("--spill-dir", help="spilled hashes (default: beside the output)")
-    scale.add_argument("--connect-timeout", type=positive_float, default=10.0,
-                       help="seconds to reach the scheduler and a worker (default 10)")
+    add_options(p, BuildOptions, skip=SCALE_OPTIONS)
+    scale = p.add_argument_group("scale-out (any of these: spilled build, see "
+                                 "contamkit/scale/README.md)")
+    add_options(scale, BuildOptions, only=SCALE_OPTIONS)
     p.set_defaults(func=run_build_filter)
 
 
 def run_build_filter(args: argparse.Namespace) -> None:
-    from contamkit.scale.plan import parse_size
     from contamkit.scale.route import build_filter
-    from overlap.build import BuildOptions
 
-    opts = BuildOptions(n=args.n, unit=args.unit, fpr=args.fpr, capacity=args.capacity,
-                        workers=args.workers or 0, seed=args.seed, text_field=args.text_field,
-                        gpt2_vocab=args.gpt2_vocab, scheduler=args.scheduler,
-                        shards=args.shards,
-                        max_memory=parse_size(args.max_memory) if args.max_memory else None,
-                        spill_dir=args.spill_dir, connect_timeout=args.connect_timeout,
-                        force=args.force)
-    build_filter(args.corpus, args.output, opts)
+    build_filter(args.corpus, args.output, from_args(BuildOptions, args))
 
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="capacity plan: filter size, shards, memory, build time")
-    p.add_argument("--corpus-bytes", required=True, help="corpus size, e.g. 40GB or 825GiB")
+    p.add_argument("--corpus-bytes", required=True, type=parse_size,
+                   help="corpus size, e.g. 40GB or 825GiB")
     p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
     p.add_argument("--fpr", type=probability, default=1e-8,
                    help="target false-positive rate (default 1e-8)")
     p.add_argument("--workers", type=positive_int, default=1, help="worker cores (default 1)")
-    p.add_argument("--max-memory", default="4GiB",
+    p.add_argument("--max-memory", default="4GiB", type=parse_size,
                    help="memory per worker for a shard (default 4GiB)")
     p.add_argument("--sample", help="corpus to calibrate on (default: the shared WebText sample)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -91,11 +72,10 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> None:
-    from contamkit.scale.plan import calibrate, estimate, format_plan, parse_size, plan_summary
+    from contamkit.scale.plan import calibrate, estimate, format_plan, plan_summary
 
-    corpus_bytes, max_memory = parse_size(args.corpus_bytes), parse_size(args.max_memory)
     cal = calibrate(args.sample, args.n)
-    plan = estimate(corpus_bytes, args.fpr, args.workers, max_memory, cal)
+    plan = estimate(args.corpus_bytes, args.fpr, args.workers, args.max_memory, cal)
     print(json.dumps(plan_summary(plan, cal), indent=2) if args.json else format_plan(plan, cal))
 
 
@@ -125,57 +105,28 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> None:
+    from contamkit.common.render import format_mapping
     from overlap.filters import open_filter
     from overlap.verify import verify_filter
 
     result = verify_filter(open_filter(args.filter), args.probes, args.seed, args.confidence)
-    from contamkit.common.render import format_mapping
-
     print(json.dumps(result, indent=2) if args.json else format_mapping(result))
-
-
-def _bench_list(text: str) -> list[str]:
-    return [b.strip() for b in text.split(",") if b.strip()]
 
 
 def add_overlap(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("overlap", help="per-example n-gram overlap of benchmarks with a filter")
-    p.add_argument("--bench", required=True, help="benchmark(s), comma-separated: lambada,ptb")
+    p.add_argument("--bench", required=True, type=parse_list,
+                   help="benchmark(s), comma-separated: lambada,ptb")
     p.add_argument("--filter", required=True, help="filter file (from build-filter)")
-    p.add_argument("--split", help="benchmark split (default: each benchmark's default, e.g. "
-                   "test; valid for hellaswag)")
-    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data); "
-                   "for --bench hf: the dataset's folder or comma-separated files")
-    p.add_argument("--text-template",
-                   help='--bench hf: the text checked, from fields, e.g. "{question} {answer}"')
-    p.add_argument("--id-field", help="--bench hf: the field holding each row's id")
-    p.add_argument("--n", type=positive_int,
-                   help="n-gram length (default: the filter's; must match it)")
-    p.add_argument("--unit", choices=("words", "gpt2"),
-                   help="n-gram unit (default: the filter's; must match it)")
-    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
-    p.add_argument("--scheduler", help="Dask scheduler address, or local:N, to spread examples")
-    p.add_argument("--connect-timeout", type=positive_float, default=10.0,
-                   help="seconds to wait for the scheduler and a first worker (default 10)")
-    p.add_argument("--buckets", default="0,15",
-                   help="overlap %% bucket edges (default 0,15: 0, (0,15], >15)")
+    add_options(p, OverlapOptions)
     p.add_argument("--out", default="out/overlap", help="output directory (default out/overlap)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing --out even if it is not an overlap run folder")
     p.set_defaults(func=run_overlap)
 
 
 def run_overlap(args: argparse.Namespace) -> None:
     from contamkit.scale.route import run_overlap
-    from overlap.measure import OverlapOptions
-    from overlap.per_example import parse_edges
 
-    opts = OverlapOptions(split=args.split, bench_path=args.bench_path, n=args.n, unit=args.unit,
-                          gpt2_vocab=args.gpt2_vocab, edges=parse_edges(args.buckets),
-                          scheduler=args.scheduler, connect_timeout=args.connect_timeout,
-                          text_template=args.text_template, id_field=args.id_field,
-                          force=args.force)
-    run_overlap(_bench_list(args.bench), args.filter, args.out, opts)
+    run_overlap(args.bench, args.filter, args.out, from_args(OverlapOptions, args))
 
 
 def add_table6(sub: argparse._SubParsersAction) -> None:
@@ -183,15 +134,7 @@ def add_table6(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="datasets folder (default: the shared data dir)")
     p.add_argument("--corpus-filter", help="filter of a training corpus: fills the corpus row")
     p.add_argument("--out", default="out/table6", help="output directory (default out/table6)")
-    p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
-    p.add_argument("--unit", choices=("words", "gpt2"), default="gpt2",
-                   help="n-gram unit (default gpt2: closest to the paper)")
-    p.add_argument("--granularity", choices=("stream", "example"), default="stream",
-                   help="a split as one stream (default) or n-grams inside each example")
-    p.add_argument("--unk", choices=("keep", "drop", "break"), default="keep",
-                   help="<unk>: a word (default), removed, or a boundary n-grams do not cross")
-    p.add_argument("--measure", choices=("positions", "distinct"), default="positions",
-                   help="share of test n-gram positions (default) or of distinct n-grams")
+    add_options(p, Convention)
     p.add_argument("--all-conventions", action="store_true",
                    help="also the own-train row under every unit/granularity/<unk> choice")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
@@ -202,11 +145,10 @@ def run_table6(args: argparse.Namespace) -> None:
     from contamkit.common.atomic import write_json
     from contamkit.common.paths import shared_data_dir
     from overlap.report import write_report
-    from overlap.table6 import Convention, format_table6, table6
+    from overlap.table6 import format_table6, table6
 
-    conv = Convention(n=args.n, unit=args.unit, granularity=args.granularity, unk=args.unk,
-                      measure=args.measure)
-    result = table6(args.data_dir or shared_data_dir(), conv, args.corpus_filter,
+    result = table6(args.data_dir or shared_data_dir(), from_args(Convention, args),
+                    args.corpus_filter,
                     args.gpt2_vocab, args.all_conventions)
     write_json(Path(args.out) / "table6.json", result)
     print(format_table6(result))
@@ -216,42 +158,17 @@ def run_table6(args: argparse.Namespace) -> None:
 def add_decontaminate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decontaminate", help="cut benchmark n-grams out of a corpus (GPT-3 style)")
     p.add_argument("corpus", help="corpus directory or file (read only)")
-    p.add_argument("--bench", required=True, help="benchmark(s), comma-separated")
+    p.add_argument("--bench", required=True, type=parse_list,
+                   help="benchmark(s), comma-separated")
     p.add_argument("--out", required=True, help="new directory for the cleaned corpus")
-    p.add_argument("--split", default="test", help="benchmark split (default test)")
-    p.add_argument("--bench-path", help="benchmark file or folder (default: cache, shared data)")
-    p.add_argument("--n", type=positive_int, default=13,
-                   help="n-gram length (default 13, as GPT-3)")
-    p.add_argument("--unit", choices=("words", "gpt2"), default="words",
-                   help="n-gram unit (default words)")
-    p.add_argument("--window", type=non_negative_int, default=200,
-                   help="characters also cut on each side of a match (default 200)")
-    p.add_argument("--min-piece", type=non_negative_int, default=200,
-                   help="pieces shorter than this many characters are dropped (default 200)")
-    p.add_argument("--max-pieces", type=positive_int, default=10,
-                   help="documents cut into more pieces are dropped (default 10)")
-    p.add_argument("--max-doc-freq", type=positive_int, default=10,
-                   help="n-grams in more corpus documents are ignored (default 10)")
-    p.add_argument("--text-field", default="text", help="JSON field / parquet column of text")
-    p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
-    p.add_argument("--allow-unreadable", action="store_true",
-                   help="write the output even if part of the corpus could not be read (that "
-                   "part is copied unsearched)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output even if it is not a decontaminated corpus")
+    add_options(p, DecontamOptions)
     p.set_defaults(func=run_decontaminate)
 
 
 def run_decontaminate(args: argparse.Namespace) -> None:
-    from overlap.decontaminate import DecontamOptions, decontaminate
+    from overlap.decontaminate import decontaminate
 
-    opts = DecontamOptions(n=args.n, unit=args.unit, window=args.window,
-                           min_piece=args.min_piece, max_pieces=args.max_pieces,
-                           max_doc_freq=args.max_doc_freq, split=args.split,
-                           bench_path=args.bench_path, text_field=args.text_field,
-                           gpt2_vocab=args.gpt2_vocab, allow_unreadable=args.allow_unreadable,
-                           force=args.force)
-    decontaminate(args.corpus, _bench_list(args.bench), args.out, opts)
+    decontaminate(args.corpus, args.bench, args.out, from_args(DecontamOptions, args))
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -328,24 +245,26 @@ def run_prepare(args: argparse.Namespace) -> None:
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a GPT-2 from a config (torchrun for several GPUs)",
-                       epilog="Any config key can be overridden as --key=value.")
+                       allow_abbrev=False)
     p.add_argument("--config", required=True, help="config file (configs/*.toml or .json)")
-    p.set_defaults(func=run_train)
-    parse_known = p.parse_known_args
+    add_overrides(p.add_argument_group("config keys (override the file's; values as JSON, "
+                                       "else text)"), TrainConfig, parse_value)
+    p.set_defaults(func=run_train, explain_unknown=explain_unknown_keys)
 
-    def keep_overrides(args=None, namespace=None):  # --key=value are checked by load_config
-        known, extra = parse_known(args, namespace)
-        known.overrides = extra
-        return known, []
 
-    p.parse_known_args = keep_overrides
+def explain_unknown_keys(args: argparse.Namespace, extra: list[str]) -> None:
+    """An argument ``train`` does not know: say which config key it is not (and the key it
+    may have meant), as a config file's unknown key is reported."""
+    from training.config import parse_overrides
+
+    parse_overrides(extra, args.config)  # raises a UserError naming the key
 
 
 def run_train(args: argparse.Namespace) -> None:
     from training.config import load_config
     from training.trainer import train
 
-    train(load_config(args.config, args.overrides))
+    train(load_config(args.config, overrides_from_args(TrainConfig, args)))
 
 
 # ------------------------------------------------------------------------------ benchmarks
@@ -398,98 +317,58 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bench-path", help="benchmark file or folder (default: cache/shared data)")
     p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples")
     p.add_argument("--tokenizer", help="tokenizer ('gpt2' or a directory; default: the model's)")
-    p.add_argument("--batch-size", type=positive_int, default=16,
-                   help="sequences per forward pass (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
                    help="weights' type (default float32)")
-    p.add_argument("--stride", type=positive_int, help="sliding-window stride for LM sets "
-                   "(default: block_size // 2)")
-    p.add_argument("--max-new-tokens", type=positive_int,
-                   help="generation cap (default: 32 for CoQA, the task's for exact match: 256 "
-                   "for GSM8K)")
+    add_options(p, EvalOptions)
     p.set_defaults(func=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
     from contamkit.analysis.evaluate import evaluate
-    from contamkit.analysis.evaluators import EvalOptions
 
-    opts = EvalOptions(batch_size=args.batch_size, stride=args.stride,
-                       max_new_tokens=args.max_new_tokens)
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, dtype=args.dtype, opts=opts)
+             device=args.device, dtype=args.dtype, opts=from_args(EvalOptions, args))
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="how metrics shift with overlap: stats, plots, report")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (its directory or one "
+                   "samples_<task>_*.jsonl)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--buckets", default="0.05,0.15,0.5",
-                   help="overlap bucket edges in (0, 1) (default 0.05,0.15,0.5)")
-    p.add_argument("--bootstrap", type=count, default=2000,
-                   help="bootstrap resamples (default 2000)")
-    p.add_argument("--permutations", type=count, default=2000,
-                   help="permutation-test relabellings (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of resampling")
+    add_options(p, AnalysisOptions)
     p.set_defaults(func=run_analyze)
 
 
 def run_analyze(args: argparse.Namespace) -> None:
-    from contamkit.analysis.analyze import AnalysisOptions, analyze, parse_edges
+    from contamkit.analysis.analyze import analyze
 
-    opts = AnalysisOptions(edges=parse_edges(args.buckets), n_boot=args.bootstrap,
-                           n_perm=args.permutations, seed=args.seed)
-    analyze(args.overlap, args.eval, args.out, opts)
+    analyze(args.overlap, args.eval, args.out, from_args(AnalysisOptions, args))
 
 
 def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
-    from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS
-
     p = sub.add_parser("contamination-sweep",
                        help="which contamination definition explains the score gain (EPG)")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
     p.add_argument("--eval", required=True, help="directory written by `evaluate`")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--measures", default=",".join(MEASURES),
-                   help=f"comma-separated, from: {', '.join(MEASURES)} (default: all)")
-    p.add_argument("--min-run", default=str(DEFAULT_MIN_RUN),
-                   help="L of token_contamination, comma-separated for several "
-                   f"(default {DEFAULT_MIN_RUN}, as Llama 2)")
-    p.add_argument("--part", choices=PARTS, default="all",
-                   help="count matches over the whole example, only its scored part (e.g. "
-                   "LAMBADA's target word) or only its context (default all)")
-    p.add_argument("--metric", help="metric to score (default: the task's headline; "
-                   "loss_bits: the mean per-example loss)")
-    p.add_argument("--thresholds", type=positive_int, default=8, help="grid points per measure")
-    p.add_argument("--bootstrap", type=count, default=1000, help="bootstrap resamples")
-    p.add_argument("--permutations", type=count, default=2000,
-                   help="permutation-test relabellings (default 2000; Holm over m cells needs "
-                   "more than m / alpha)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    p.add_argument("--seed", type=int, default=0, help="random seed of resampling and halves")
+    add_options(p, SweepOptions)
     p.set_defaults(func=run_contamination_sweep)
 
 
 def run_contamination_sweep(args: argparse.Namespace) -> None:
-    from contamkit.analysis.sweep import SweepOptions, sweep
+    from contamkit.analysis.sweep import sweep
 
-    try:
-        min_runs = tuple(int(x) for x in args.min_run.split(",") if x.strip())
-    except ValueError:
-        raise UserError(f"--min-run {args.min_run!r}: not comma-separated integers") from None
-    opts = SweepOptions(measures=tuple(_bench_list(args.measures)), min_runs=min_runs,
-                        part=args.part, metric=args.metric, thresholds=args.thresholds,
-                        n_boot=args.bootstrap, n_perm=args.permutations, alpha=args.alpha,
-                        seed=args.seed)
-    sweep(args.overlap, args.eval, args.out, opts)
+    sweep(args.overlap, args.eval, args.out, from_args(SweepOptions, args))
 
 
 def add_underfit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("underfit", help="train vs held-out perplexity by model size (Figure 4)")
-    p.add_argument("--models", required=True, help="comma-separated checkpoint directories")
+    p.add_argument("--models", required=True, type=parse_list,
+                   help="comma-separated checkpoint directories")
     p.add_argument("--train-data", required=True,
                    help="prepared data directory (its train split) or a corpus")
     p.add_argument("--heldout-data", required=True,
@@ -508,8 +387,7 @@ def add_underfit(sub: argparse._SubParsersAction) -> None:
 def run_underfit(args: argparse.Namespace) -> None:
     from contamkit.analysis.underfit import underfit
 
-    models = [m for m in args.models.split(",") if m.strip()]
-    underfit(models, args.train_data, args.heldout_data, args.out, max_tokens=args.max_tokens,
+    underfit(args.models, args.train_data, args.heldout_data, args.out, max_tokens=args.max_tokens,
              batch_size=args.batch_size, device=args.device, stride=args.stride)
 
 
@@ -594,7 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every failure the user can act on ends in one line on stderr."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            getattr(args, "explain_unknown", lambda *_: None)(args, extra)
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:  # --help, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else 2
+    except UserError as e:  # a parse type's message names the option and the problem
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     command = [Path(sys.argv[0]).name if argv is None else parser.prog,
                *(sys.argv[1:] if argv is None else argv)]
     setup_logging(args.verbose)

@@ -14,7 +14,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, iter_documents
+from contamkit.corpus.formats import iter_documents
+from contamkit.corpus.read import CorpusStats
 from model.tokenizer import EOT, TRAINED_FILES, TrainedBPE
 
 MIN_VOCAB = 257  # 256 bytes + <|endoftext|>

@@ -24,13 +24,13 @@ from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
 from contamkit.common.progress import log
 from model.gpt2 import GPT, GPTConfig
+from model.tokenizer import GPT2_VOCAB
 
 FORMAT = "contamkit-gpt"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TIED = "lm_head.weight"  # stored once, as transformer.wte.weight
 MAX_NAMES = 8  # how many offending tensor names an error message lists
-GPT2_VOCAB = 50257
 
 
 def save_checkpoint(

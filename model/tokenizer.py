@@ -23,6 +23,7 @@ from contamkit.common.paths import gpt2_vocab_dir
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 EOT = "<|endoftext|>"
 GPT2_FILES = ("encoder.json", "vocab.bpe")
+GPT2_VOCAB = 50257  # token ids of GPT-2's BPE, EOT included
 
 
 class Tokenizer(Protocol):

@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,53 +27,24 @@ from contamkit.common.background import overlapped_map
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output
 from contamkit.common.progress import log
-from contamkit.corpus.read import (
-    CorpusStats,
-    Task,
-    corpus_files,
-    file_format,
-    line_start_after,
-    plan_tasks,
-)
+from contamkit.corpus.formats import corpus_files, file_format, plan_tasks
+from contamkit.corpus.read import CorpusStats, Task, line_start_after
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import is_filter
-from overlap.ngrams import Hashes, count_distinct
+from overlap.ngrams import Hashes
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
 from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
-SAMPLE_BYTES = 32 << 20  # corpus bytes (as stored) read first to size the filter
+SAMPLE_BYTES = 16 << 20  # corpus bytes (as stored) read first to size the filter
 SAMPLE_WINDOWS = 64  # places the sample is taken from, evenly spread over the corpus
-SAMPLE_NGRAMS = 8 << 20  # n-gram hashes kept from the sample at most (128 MiB)
+SAMPLE_NGRAMS = 4 << 20  # n-gram hashes kept from the sample at most (64 MiB)
 SAMPLE_MARGIN = 1.1  # room above the count extrapolated from the sample
 MAX_REBUILDS = 2
-
-
-@dataclass
-class BuildOptions:
-    n: int = 8
-    unit: str = "words"
-    fpr: float = 1e-8
-    capacity: int | None = None
-    workers: int = 0  # 0: overlap.pipeline.default_workers()
-    seed: int = 0
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    # scale-out (contamkit/scale/README.md): read by contamkit.scale.route, which runs the
-    # spilled build (contamkit.scale.dask_build) when any of them is set
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    shards: int = 1  # power of two; 0: as few as --max-memory allows
-    max_memory: int | None = None  # bytes one worker may hold: a shard, a spill run, a count
-    spill_dir: str | None = None  # default: beside the output
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and its first worker
-    force: bool = False  # replace an existing output that is not a filter
-
-    def scaled(self) -> bool:
-        """Whether the spilled build must run: ``build_filter`` here refuses these options."""
-        return bool(self.scheduler or self.shards != 1 or self.max_memory)
 
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
@@ -174,13 +145,16 @@ def _read_sample(run: HashRun, hashes: Iterator[Hashes],
 
 def sample_capacity(kept: list[Hashes], read_bytes: int, total_bytes: int,
                     whole: bool) -> int:
-    """The capacity to size for: the sample's exact distinct count, extrapolated by bytes to
-    the whole corpus with ``SAMPLE_MARGIN`` to spare (exact when the sample was the corpus)."""
-    pairs = np.empty((sum(len(h.h1) for h in kept), 2), dtype=np.uint64)
-    if len(pairs):
-        pairs[:, 0] = np.concatenate([h.h1 for h in kept])
-        pairs[:, 1] = np.concatenate([h.h2 for h in kept])
-    distinct = count_distinct(pairs)
+    """The capacity to size for: the sample's distinct count, extrapolated by bytes to the
+    whole corpus with ``SAMPLE_MARGIN`` to spare (exact when the sample was the corpus).
+
+    Distinct n-grams are counted by their first 64-bit hash half alone, sorted in place: two
+    different n-grams share it with probability ~N²/2^65 (1e-6 for 8 Mi n-grams), far below
+    the margins, and memory stays at one copy of that half."""
+    h1 = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
+    h1.sort()
+    distinct = int(len(h1) > 0) + int(np.count_nonzero(h1[1:] != h1[:-1]))
+    del h1
     if whole:
         return exact_capacity(distinct)
     scale = total_bytes / max(read_bytes, 1)
@@ -220,7 +194,9 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         raise ValueError("scale-out options: build with contamkit.scale.route.build_filter")
     start = time.perf_counter()
     workers = opts.workers or default_workers()
-    tokenizer = make_coder(opts.unit, opts.gpt2_vocab).tokenizer  # fail early on a bad vocab
+    coder = make_coder(opts.unit, opts.gpt2_vocab)  # fail early on a bad vocab
+    # the coder's own unit name (hf:DIR with DIR made absolute) and tokenizer identity
+    opts, tokenizer = replace(opts, unit=coder.unit), coder.tokenizer
     scan = CorpusStats()
     files = corpus_files(corpus, scan)
     tasks = plan_tasks(files, max(hashing_processes(workers), 1))

@@ -111,21 +111,19 @@ def matched_spans(m: Matches, min_run: int) -> float:
 class Measure:
     name: str
     description: str
-    scale: str  # "share" (0..1), "units", "count" or "flag": how thresholds are shown
-    function: Callable[[Matches, int], float]
-    uses_min_run: bool = False
+    function: Callable[[Matches, int], float]  # (the example's matches, L) -> value
+    uses_min_run: bool = False  # takes L (--min-run): one measure per L
 
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
-    Measure("ngram_fraction", "share of n-gram positions matched (GPT-2 paper)", "share",
-            ngram_fraction),
-    Measure("any_match", "any n-gram matched (GPT-3)", "flag", any_match),
-    Measure("longest_run", "longest contiguous match, in units", "units", longest_run),
-    Measure("longest_run_share", "longest contiguous match / units", "share", longest_run_share),
-    Measure("coverage", "share of units inside a match", "share", coverage),
+    Measure("ngram_fraction", "share of n-gram positions matched (GPT-2 paper)", ngram_fraction),
+    Measure("any_match", "any n-gram matched (GPT-3)", any_match),
+    Measure("longest_run", "longest contiguous match, in units", longest_run),
+    Measure("longest_run_share", "longest contiguous match / units", longest_run_share),
+    Measure("coverage", "share of units inside a match", coverage),
     Measure("token_contamination", "share of units inside matches of >= L units (Llama 2)",
-            "share", token_contamination, uses_min_run=True),
-    Measure("matched_spans", "disjoint matched regions", "count", matched_spans),
+            token_contamination, uses_min_run=True),
+    Measure("matched_spans", "disjoint matched regions", matched_spans),
 )}
 
 

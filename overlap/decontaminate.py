@@ -18,6 +18,8 @@ match).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,33 +32,17 @@ from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
-from contamkit.corpus.write import rewrite_file
+from contamkit.corpus.formats import corpus_files, iter_documents, rewrite_file
+from contamkit.corpus.read import CorpusStats, Document
 from overlap.ngram_set import MAX_SOURCES, NgramSet
 from overlap.ngrams import segment_hashes
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import DecontamOptions
 from overlap.spans import SpanCoder, merge_spans, window_spans
 
 REPORT_NAME = ".decontamination.json"
 DOCUMENTS_NAME = ".decontamination.documents.jsonl"
 BATCH_CHARS = 4 << 20  # document text coded and hashed per batch
-
-
-@dataclass
-class DecontamOptions:
-    n: int = 13
-    unit: str = "words"
-    window: int = 200
-    min_piece: int = 200
-    max_pieces: int = 10
-    max_doc_freq: int = 10
-    split: str = "test"
-    bench_path: str | None = None
-    text_field: str = "text"
-    gpt2_vocab: str | None = None
-    seed: int = 0
-    allow_unreadable: bool = False  # write a corpus part of which could not be read
-    force: bool = False  # replace an existing output that is not a decontaminated corpus
 
 
 @dataclass
@@ -208,17 +194,49 @@ def decontaminate(corpus: str | Path, benches: Sequence[str], out: str | Path,
         doc_rows.append(row)
 
     files = corpus_files(corpus)
-    written = 0
-    with staged_dir(out) as tmp:  # the whole output appears at once, or not at all
-        for path in progress(iterable=files, desc="writing", unit="file"):
-            written += len(rewrite_file(path, tmp / path.relative_to(root),
-                                        edits.get(str(path), {}), opts.text_field))
+    # the whole output appears at once, or not at all
+    with staged_dir(out, _resume_key(corpus, files, benches, opts), opts.resume) as tmp:
+        written = _write_files(files, root, tmp, edits, opts)
         report = _report(corpus, out, opts, stats, bench_info, ngram_set, found, ignored,
                          doc_rows, len(files), written, len(edits))
         write_jsonl(tmp / DOCUMENTS_NAME, doc_rows)
         write_json(tmp / REPORT_NAME, report)
     log.info(format_report(report))
     return report
+
+
+WRITTEN_LOG = ".resume-written"  # in the staged output: the input files done (--resume)
+
+
+def _write_files(files: list[Path], root: Path, tmp: Path, edits: dict,
+                 opts: DecontamOptions) -> int:
+    """Write every corpus file into ``tmp`` with its edits; files an interrupted run already
+    wrote (``WRITTEN_LOG``) are kept. Returns the number of files written."""
+    log_path = tmp / WRITTEN_LOG
+    lines = log_path.read_text("utf-8").split("\n")[:-1] if log_path.is_file() else []
+    done = dict(line.rsplit("\t", 1) for line in lines)  # only lines the newline finished
+    written = sum(int(n) for n in done.values())
+    log_path.write_text("".join(line + "\n" for line in lines), "utf-8")  # drop a cut line
+    with open(log_path, "a", encoding="utf-8") as done_log:
+        for path in progress(iterable=files, desc="writing", unit="file"):
+            rel = path.relative_to(root)
+            if rel.as_posix() in done:
+                continue
+            count = len(rewrite_file(path, tmp / rel, edits.get(str(path), {}), opts.text_field))
+            done_log.write(f"{rel.as_posix()}\t{count}\n")
+            done_log.flush()
+            written += count
+    return written  # the log goes with the other bookkeeping when the output is published
+
+
+def _resume_key(corpus: Path, files: list[Path], benches: Sequence[str],
+                opts: DecontamOptions) -> str:
+    """What a resumed run must share with the interrupted one: inputs (names, sizes, times)
+    and every option that changes the output."""
+    options = {k: v for k, v in asdict(opts).items() if k not in ("resume", "force")}
+    inputs = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    text = json.dumps([str(corpus.resolve()), inputs, list(benches), options], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_unread(corpus: Path, stats: CorpusStats, opts: DecontamOptions) -> None:
@@ -235,7 +253,8 @@ def _check_paths(corpus: Path, out: Path, opts: DecontamOptions) -> None:
     if not corpus.exists():
         raise UserError(f"{corpus}: no such file or directory")
     check_output(out, [corpus], kind="decontaminated corpus", directory=True,
-                 own=lambda d: (d / REPORT_NAME).is_file(), force=opts.force)
+                 own=lambda d: (d / REPORT_NAME).is_file(), force=opts.force,
+                 resume=opts.resume)
     if opts.n < 1:
         raise UserError(f"decontaminate: n must be at least 1, got {opts.n}")
     for name in ("window", "min_piece", "max_pieces", "max_doc_freq"):
@@ -275,7 +294,8 @@ def _report(corpus: Path, out: Path, opts: DecontamOptions, stats: CorpusStats,
     return {
         "corpus": str(corpus),
         "output": str(out),
-        "options": {**asdict(opts), "normalizer": NORMALIZER_VERSION},
+        "options": {**{k: v for k, v in asdict(opts).items() if k not in ("force", "resume")},
+                    "normalizer": NORMALIZER_VERSION},
         "benchmark_ngrams": len(ngram_set),
         "totals": {
             "files": files,

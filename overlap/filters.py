@@ -10,6 +10,7 @@ from overlap.bloom import FORMAT_VERSION, MAGIC, BloomFilter, read_header
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.provenance import provenance_files
 from overlap.sharded import MANIFEST_FORMAT, ShardedFilter, is_manifest
+from overlap.units import same_unit
 
 
 def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedFilter:
@@ -43,6 +44,8 @@ def is_filter(path: Path) -> bool:
 def check_compatible(bloom: BloomFilter, path: str | Path, n: int, unit: str,
                      tokenizer: str) -> None:
     """Refuse a query whose n-grams are not made the way the filter's were."""
+    if same_unit(unit, bloom.params.unit):  # hf: units: the tokenizer's hash decides
+        unit = bloom.params.unit
     why = bloom.params.query_mismatch(n, unit, NORMALIZER_VERSION, tokenizer)
     if why:
         raise UserError(f"{path}: filter does not match the query: {why}")

@@ -8,8 +8,10 @@ benchmarks.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +23,10 @@ from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.atomic import atomic_open, write_json, write_jsonl
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
-from overlap import plots
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import OverlapOptions
 from overlap.per_example import (
-    DEFAULT_EDGES,
     ExampleOverlap,
     mark_scored,
     measure_texts,
@@ -37,22 +38,6 @@ from overlap.runs import EXAMPLES, RUN_FORMAT, RUN_VERSION, SUMMARY
 from overlap.spans import SpanCoder
 
 CSV_COLUMNS = ("id", "units", "ngrams", "found", "overlap_pct", "status", "spans")
-
-
-@dataclass
-class OverlapOptions:
-    split: str | None = None  # None: each benchmark's default split
-    bench_path: str | None = None
-    gpt2_vocab: str | None = None
-    n: int | None = None  # None: the filter's
-    unit: str | None = None  # None: the filter's
-    edges: tuple[float, ...] = DEFAULT_EDGES
-    text_template: str | None = None  # the generic ``hf`` benchmark's (benchmarks.generic)
-    id_field: str | None = None
-    # scale-out: read by contamkit.scale.route, which measures on this Dask cluster if given
-    scheduler: str | None = None  # Dask scheduler address, or local:N
-    connect_timeout: float = 10.0  # seconds to reach the scheduler and a first worker
-    force: bool = False  # replace an existing --out that is not an overlap run folder
 
 
 def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path,
@@ -67,7 +52,7 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     names = list(dict.fromkeys(get_benchmark(b).name for b in benches))  # unknown names fail now
     inputs = [filter_path] + ([opts.bench_path] if opts.bench_path else [])
     check_output(out, inputs, kind="overlap run folder", directory=True, own=is_run_folder,
-                 force=opts.force)
+                 force=opts.force, resume=opts.resume)
     for name in names:  # so does a template for a benchmark that takes none
         configured_benchmark(name, opts.text_template, opts.id_field)
     bloom = open_filter(filter_path)
@@ -77,13 +62,25 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
     fpr = bloom.stats()["estimated_fpr"]
     filter_info = {"path": str(filter_path), "params": asdict(bloom.params),
                    "estimated_fpr": fpr, "provenance": bloom.provenance}
-    with staged_dir(out) as tmp:  # the folder appears complete, or the previous one stays
+    key = _resume_key(names, filter_path, opts)
+    with staged_dir(out, key, opts.resume) as tmp:  # complete, or the previous one stays
         summaries = _measure_all(names, bloom, coder, filter_info, tmp, opts, measure)
         write_run(tmp, summaries, filter_info)
         write_report(tmp, Path(out).name or str(out))
     for summary in summaries:
         log.info(format_summary(summary, Path(out) / summary["bench"]))
     return summaries
+
+
+def _resume_key(names: list[str], filter_path: str | Path, opts: OverlapOptions) -> str:
+    """What a resumed run must share with the interrupted one: benchmarks, filter (name, size,
+    time) and every option that changes the results."""
+    stat = Path(filter_path).stat()
+    options = {k: v for k, v in asdict(opts).items()
+               if k not in ("force", "resume", "scheduler", "connect_timeout")}
+    text = json.dumps([names, str(Path(filter_path).resolve()), stat.st_size, stat.st_mtime_ns,
+                       options], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def is_run_folder(path: Path) -> bool:
@@ -98,6 +95,9 @@ def _measure_all(names: list[str], bloom, coder: SpanCoder, filter_info: dict, o
     fpr = filter_info["estimated_fpr"]
     summaries = []
     for name in names:
+        if (out / name / SUMMARY).is_file():  # --resume: done before
+            summaries.append(json.loads((out / name / SUMMARY).read_text("utf-8")))
+            continue
         examples = load_benchmark(name, opts.split, opts.bench_path,
                                   text_template=opts.text_template, id_field=opts.id_field)
         texts = [e.text for e in examples]
@@ -176,6 +176,8 @@ def plot_title(s: dict) -> str:
 
 
 def write_plots(bench_dir: Path, results: Sequence[ExampleOverlap], summary: dict) -> list[str]:
+    from overlap import plots  # matplotlib: imported once results are in, not at start-up
+
     pcts = np.array([r.overlap_pct for r in results if not r.too_short], dtype=float)
     title = plot_title(summary)
     b = summary["buckets"]
@@ -198,6 +200,8 @@ def run_row(s: dict) -> dict:
 
 def write_run(out: Path, summaries: list[dict], filter_info: dict) -> None:
     """OUT/summary.json and the cross-benchmark chart of the run."""
+    from overlap import plots  # matplotlib: imported once results are in, not at start-up
+
     rows = [run_row(s) for s in summaries]
     title = (f"Examples with any {summaries[0]['n']}-gram in {filter_label(filter_info)}"
              if summaries else "")

@@ -81,8 +81,12 @@ def window_hashes(codes, lengths, allowed, n, seed):
     One key's blocks form a chain of dependent steps that leaves most of the CPU idle, so
     ``LANES`` windows are hashed side by side. (The loops are written out: as called functions
     they ran 1.5x slower.)"""
-    counts = np.minimum(np.maximum(lengths - n + 1, 0), allowed)
-    h1_out = np.empty(counts.sum(), dtype=_U)
+    counts = np.empty(len(lengths), dtype=np.int64)
+    total = 0
+    for j in range(len(lengths)):  # a loop: array expressions compile for seconds
+        counts[j] = min(max(lengths[j] - n + 1, 0), allowed[j])
+        total += counts[j]
+    h1_out = np.empty(total, dtype=_U)
     h2_out = np.empty_like(h1_out)
     h1, h2 = np.empty(LANES, dtype=_U), np.empty(LANES, dtype=_U)
     start = _U(seed & 0xFFFFFFFF)
@@ -166,7 +170,8 @@ def word_codes(buf):
     by ASCII spaces or newlines: any byte up to 0x20)."""
     starts, ends = _word_bounds(buf)
     padded = np.zeros(len(buf) + 16, dtype=np.uint8)
-    padded[: len(buf)] = buf
+    for i in range(len(buf)):  # a loop: slice assignment compiles for seconds
+        padded[i] = buf[i]
     codes = np.empty(len(starts), dtype=_U)
     for w in range(len(starts)):
         codes[w] = _word_hash(padded, starts[w], ends[w] - starts[w])

@@ -20,7 +20,7 @@ import numpy as np
 from contamkit.common.background import overlapped_map
 from contamkit.corpus.read import Document
 from overlap import murmur
-from overlap.units import Coder
+from overlap.coders import Coder
 
 BATCH_BYTES = 1 << 18  # text coded and hashed per batch
 

@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contamkit.common.errors import UserError
 from contamkit.common.progress import progress
 from overlap.bloom import BloomFilter
 from overlap.ngrams import segment_hashes
+from overlap.options import DEFAULT_EDGES
 from overlap.spans import SpanCoder, merge_spans, window_spans
 
-DEFAULT_EDGES = (0.0, 15.0)  # buckets 0 %, (0, 15 %], > 15 % (the paper's LAMBADA split)
 _CODE_BATCH = 1024  # texts coded per call (one progress step)
 
 
@@ -136,17 +135,6 @@ def bucket_label(low: float, high: float | None) -> str:
     if high is None:
         return f"> {low:g} %"
     return f"{low:g} %" if low == high else f"({low:g}, {high:g} %]"
-
-
-def parse_edges(text: str) -> tuple[float, ...]:
-    """``"0,15"`` -> (0.0, 15.0): bucket edges in percent, as the command line gives them."""
-    try:
-        edges = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise UserError(f"--buckets: expected comma-separated numbers, got {text!r}") from None
-    if not edges or any(not 0 <= e <= 100 for e in edges):
-        raise UserError(f"--buckets: edges must be percentages in [0, 100], got {text!r}")
-    return edges
 
 
 def bucket_bounds(edges: Sequence[float]) -> list[tuple[float, float | None]]:

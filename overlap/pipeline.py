@@ -19,9 +19,10 @@ from typing import Any
 
 from contamkit.common import faults
 from contamkit.common.errors import UserError
-from contamkit.common.processes import worker_setup
+from contamkit.common.processes import sigint_blocked, worker_setup
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Task, read_task, split_long
+from contamkit.corpus.formats import read_task
+from contamkit.corpus.read import CorpusStats, Document, Task, split_long
 from overlap.ngrams import Hashes, NgramStream
 from overlap.units import make_coder
 
@@ -155,6 +156,8 @@ class HashRun:
 
     def _parallel(self) -> Iterator[tuple[int, Hashes | None]]:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        if ctx.get_start_method() == "fork":  # compile (or load) the kernels once, not per worker
+            list(ngram_stream(self.spec, threads=1).hashes([Document("", 0, "warm " * 9)]))
         tasks: mp.Queue = ctx.Queue()
         results: mp.Queue = ctx.Queue(maxsize=4 * self.processes)  # bounds memory in flight
         for item in enumerate(self.tasks):
@@ -163,8 +166,9 @@ class HashRun:
             tasks.put(None)
         procs = [ctx.Process(target=_worker, args=(self.spec, tasks, results, os.getpid()),
                              daemon=True) for _ in range(self.processes)]
-        for p in procs:
-            p.start()
+        with sigint_blocked():  # no worker may see a Ctrl-C before it ignores it
+            for p in procs:
+                p.start()
         running, done = len(procs), 0
         try:
             while running:

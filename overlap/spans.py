@@ -3,11 +3,9 @@
 The engine (``overlap.units``) turns normalized words into codes; reports also need to point
 at the characters an n-gram came from. A unit's span is the span of the word it belongs to:
 
-* ``words``: unit i is word i of ``normalize.words(text)`` and its span is the run of original
-  characters that became it (``normalize.word_spans``).
-* ``gpt2``: a GPT-2 token never crosses a word of the normalized text (the pre-tokenizer splits
-  at every space and BPE merges stay inside a piece), so each token belongs to one word, found
-  from the tokens' byte lengths; its span is that word's span.
+* the coder's ``unit_words`` says which word of ``normalize.words(text)`` each unit lies in
+  (``words``: unit i is word i; ``gpt2``: the word a token's bytes fall in);
+* a word's span is the run of original characters that became it (``normalize.word_spans``).
 
 An n-gram's span runs from its first unit's span start to its last unit's span end, so the
 span's text normalizes to the n-gram's words (for ``gpt2``: to the whole words its tokens are
@@ -28,43 +26,24 @@ EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
 
 
 class SpanCoder:
-    """``units.make_coder`` plus the map from units back to the original characters."""
+    """A unit's coder plus the map from units back to the original characters."""
 
     def __init__(self, unit: str, gpt2_vocab: str | Path | None = None):
         self.coder = make_coder(unit, gpt2_vocab)
         self.unit = self.coder.unit
         self.tokenizer = self.coder.tokenizer
-        self._token_bytes = _token_byte_lengths(self.coder.encoding) if unit == "gpt2" else None
 
     def codes(self, texts: list[str]) -> list[np.ndarray]:
         """Unit codes of each text, exactly as ``build-filter`` codes a document."""
-        return self.coder.codes_batch(list(texts), [False] * len(texts))[0]
+        return self.coder.codes(texts)
 
     def spans(self, text: str, codes: np.ndarray) -> np.ndarray:
         """Character span in ``text`` of each of its units (``codes`` = its codes)."""
         ws = words(text)
-        spans = aligned_word_spans(text, ws)
-        if self._token_bytes is not None:
-            spans = spans[token_words(codes, ws, self._token_bytes)]
+        spans = aligned_word_spans(text, ws)[self.coder.unit_words(codes, ws)]
         if len(spans) != len(codes):
             raise ValueError(f"{len(codes)} units but {len(spans)} spans: coder and spans disagree")
         return spans
-
-
-def _token_byte_lengths(enc) -> np.ndarray:
-    """Byte length of every token id of a tiktoken encoding."""
-    return np.array([len(enc.decode_single_token_bytes(t)) for t in range(enc.n_vocab)],
-                    dtype=np.int64)
-
-
-def token_words(codes: np.ndarray, ws: list[str], token_bytes: np.ndarray) -> np.ndarray:
-    """Index of the word of ``" ".join(ws)`` that each token lies in (its last byte's word)."""
-    if not len(codes):
-        return np.empty(0, dtype=np.int64)
-    token_ends = np.cumsum(token_bytes[codes.astype(np.int64)])
-    word_bytes = np.fromiter((len(w.encode()) for w in ws), dtype=np.int64, count=len(ws))
-    word_ends = np.cumsum(word_bytes + 1) - 1  # each word after the first has a space before it
-    return np.searchsorted(word_ends, token_ends, side="left")
 
 
 def aligned_word_spans(text: str, ws: list[str]) -> np.ndarray:

@@ -38,7 +38,8 @@ from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import check_compatible, open_filter
 from overlap.ngrams import NgramStream, count_distinct, unique_pairs
 from overlap.normalize import NORMALIZER_VERSION
-from overlap.units import make_coder
+from overlap.options import GRANULARITIES, UNK_CHOICES, Convention
+from overlap.units import make_coder, plain_units
 
 UNK = "<unk>"
 FPR = 1e-8
@@ -62,25 +63,6 @@ PAPER = (
     PaperColumn("1BW", "1bw", 13.19, 3.75),
 )
 PAPER_AVERAGES = {"own_pct": 5.9, "webtext_pct": 3.2}
-
-
-@dataclass(frozen=True)
-class Convention:
-    n: int = 8
-    unit: str = "gpt2"
-    granularity: str = "stream"
-    unk: str = "keep"
-    measure: str = "positions"
-
-    def check(self) -> None:
-        choices = {"unit": ("words", "gpt2"), "granularity": ("stream", "example"),
-                   "unk": ("keep", "drop", "break"), "measure": ("positions", "distinct")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"table6: {name} must be one of {', '.join(allowed)}, "
-                                f"got {getattr(self, name)!r}")
-        if self.n < 1:
-            raise UserError(f"table6: n must be at least 1, got {self.n}")
 
 
 # ------------------------------------------------------------------------- n-grams of a split
@@ -161,9 +143,10 @@ def measure_dataset(col: PaperColumn, data_dir: Path, conv: Convention, coder,
     return row
 
 
-def table6(data_dir: str | Path, conv: Convention = Convention(), corpus_filter: str | None = None,
+def table6(data_dir: str | Path, conv: Convention | None = None, corpus_filter: str | None = None,
            gpt2_vocab: str | None = None, grid: bool = False) -> dict:
     """Table 6 measured on the datasets found in ``data_dir``, beside the paper's figures."""
+    conv = conv or Convention()
     conv.check()
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -197,10 +180,9 @@ def table6(data_dir: str | Path, conv: Convention = Convention(), corpus_filter:
 
 def convention_grid(data_dir: Path, base: Convention, gpt2_vocab: str | None) -> list[dict]:
     """The own-train row under every unit x granularity x <unk> convention."""
-    coders = {u: make_coder(u, gpt2_vocab) for u in ("words", "gpt2")}
+    coders = {u: make_coder(u, gpt2_vocab) for u in plain_units()}
     out = []
-    for unit, granularity, unk in itertools.product(("words", "gpt2"), ("stream", "example"),
-                                                    ("keep", "drop", "break")):
+    for unit, granularity, unk in itertools.product(coders, GRANULARITIES, UNK_CHOICES):
         conv = replace(base, unit=unit, granularity=granularity, unk=unk)
         for col in PAPER:
             row = measure_dataset(col, data_dir, conv, coders[unit], None)

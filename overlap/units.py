@@ -1,128 +1,138 @@
-"""n-gram units: normalized words, or GPT-2 BPE tokens of the normalized text.
+"""The n-gram units registry: one table, name -> unit (its coder, span mapping, code range).
 
-Both become uint64 codes, one per unit, which ``overlap.murmur`` hashes in windows of n:
+A unit turns text into uint64 codes, one per unit, which ``overlap.murmur`` hashes in windows
+of n (the coders are in ``overlap.coders``). ``build-filter``, ``overlap``, ``table6``,
+``decontaminate`` and ``verify`` take ``--unit`` from this table, and a filter records its unit
+so that queries must use the same one. A parametrized unit (``hf:DIR``) is one prefix entry
+(name ending in ":"); the text after the prefix is its argument.
 
-* ``words``: a word's code is ``mmh3.hash64(word, seed=0)``'s first half (unsigned), computed for
-  whole batches at once by ``overlap.murmur``. 64-bit codes make two different words share a
-  code with probability ~2^-64 per pair.
-* ``gpt2``: a token's code is its GPT-2 id. The normalized text is encoded as one string (words
-  joined by single spaces), so, as in the paper, the filter holds n-grams of tokens.
+This module imports no coder until one is made, so the CLI reads the choices cheaply.
 
-Document and line boundaries: an n-gram never crosses a document boundary (a jsonl record, a
-parquet row, a .txt file). Line breaks inside a document are whitespace like any other, so an
-n-gram may span lines: normalization erases them, as in the paper, and benchmarks whose examples
-are broken across lines (LAMBADA passages, WikiText paragraphs) still match.
+>>> unit_names()[:2]
+['words', 'gpt2']
+>>> make_coder("words").codes(["Hello, World"])[0].shape
+(2,)
 """
 
 from __future__ import annotations
 
-import functools
-from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from contamkit.common.errors import UserError
-from overlap.fast_fold import FoldedTexts, fold_texts, normalized_strings
-from overlap.murmur import word_codes
 
-UNITS = ("words", "gpt2")
-
-
-class Coder(ABC):
-    """Texts to unit codes in two steps, so that a pipeline can overlap them: ``prepare``
-    normalizes (partly in Python, holding the GIL) and ``encode`` codes (compiled code or
-    tiktoken, both release the GIL). What ``prepare`` returns only ``encode`` reads."""
-
-    unit: str
-    tokenizer: str  # identity of the tokenizer ("" for words), recorded in filters
-
-    @abstractmethod
-    def prepare(self, texts: list[str]) -> Any:
-        """The texts normalized, in the form ``encode`` takes."""
-
-    @abstractmethod
-    def encode(self, prepared: Any, continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        """Codes of each prepared text, and the number of words."""
-
-    def codes(self, words: list[str], continues: bool = False) -> np.ndarray:
-        """Codes of already normalized words (a continuation of a text when ``continues``)."""
-        return self.codes_batch([" ".join(words)], [continues])[0][0]
-
-    def codes_batch(self, texts: list[str],
-                    continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        """Codes of each text's words, and the number of words."""
-        return self.encode(self.prepare(texts), continues)
+if TYPE_CHECKING:
+    from overlap.coders import Coder
 
 
-class WordCoder(Coder):
-    """Codes of normalized words: compiled folding and mmh3 over a whole batch of texts."""
+def _words(arg: str, vocab: str | None) -> Coder:
+    from overlap.coders import WordCoder
 
-    unit = "words"
-    tokenizer = ""
-
-    def prepare(self, texts: list[str]) -> FoldedTexts:
-        return fold_texts(texts)
-
-    def encode(self, prepared: FoldedTexts,
-               continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        if not len(prepared.ends):
-            return [], 0
-        codes, starts = word_codes(prepared.buf)
-        per_text = np.split(codes, np.searchsorted(starts, prepared.ends[:-1]))
-        for j, text in prepared.left.items():
-            per_text[j] = word_codes(np.frombuffer(text.encode("utf-8"), dtype=np.uint8))[0]
-        return per_text, sum(map(len, per_text))
+    return WordCoder()
 
 
-class GPT2Coder(Coder):
-    """GPT-2 ids of the normalized text (words joined by single spaces)."""
+def _gpt2(arg: str, vocab: str | None) -> Coder:
+    from overlap.coders import gpt2_coder
 
-    unit = "gpt2"
+    return gpt2_coder(vocab)
 
-    def __init__(self, vocab_dir: str | Path | None = None) -> None:
-        from model.tokenizer import load_gpt2
 
-        self._tok = load_gpt2(vocab_dir)
-        self.tokenizer = self._tok.name
-        self.encoding = self._tok.enc  # the tiktoken Encoding, for mapping tokens to bytes
-        (self._newline,) = self._tok.encode("\n")
+def _hf(arg: str, vocab: str | None) -> Coder:
+    from overlap.hf_coder import hf_coder
 
-    def prepare(self, texts: list[str]) -> list[str]:
-        return normalized_strings(fold_texts(texts))
+    return hf_coder(arg)
 
-    def encode(self, prepared: list[str],
-               continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        """One tiktoken call for the whole batch, texts joined by newlines: GPT-2's
-        pre-tokenizer makes a newline before a word its own token and starts the word afresh,
-        exactly as at the start of a text (empty texts are left out: two newlines before a
-        space would merge), and normalized text holds no newline, so the ids split back into
-        texts at the newline's id (tested against encoding each text). One
-        call releases the GIL once, where a call per text fought the normalizing thread for
-        it at every text."""
-        full = [i for i, t in enumerate(prepared) if t]  # "\n\n" before " word" would merge
-        out = [np.empty(0, dtype=np.uint64)] * len(prepared)
-        if not full:
-            return out, 0
-        texts = [" " + prepared[i] if continues[i] else prepared[i] for i in full]
-        ids = self.encoding.encode_to_numpy("\n".join(texts), disallowed_special=())
-        ids = ids.astype(np.uint64)
-        bounds = np.concatenate([[-1], np.flatnonzero(ids == self._newline), [len(ids)]])
-        for i, a, b in zip(full, bounds[:-1], bounds[1:], strict=True):
-            out[i] = ids[a + 1 : b]
-        return out, sum(t.count(" ") + 1 for t in prepared if t)
+
+def _hf_vocab_size(arg: str) -> int:
+    from overlap.hf_coder import hf_coder
+
+    return hf_coder(arg).vocab_size
+
+
+def _gpt2_vocab_size() -> int:
+    from model.tokenizer import GPT2_VOCAB  # tiktoken and tokenizers load only for gpt2
+
+    return GPT2_VOCAB
+
+
+# --------------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One n-gram unit of the registry.
+
+    ``coder(arg, vocab)`` makes the unit's coder: ``arg`` is what follows a prefix entry's name
+    (``hf:DIR`` -> ``DIR``; "" for a plain entry), ``vocab`` the ``--gpt2-vocab`` directory.
+    The span mapping is the coder's ``unit_words``. ``code_range(arg)``: codes are uniform
+    below it for random probes (``verify``).
+    """
+
+    name: str  # a plain name, or a prefix ending in ":" for a parametrized unit
+    help: str
+    coder: Callable[[str, str | None], Coder]
+    code_range: Callable[[str], int]
+
+    @property
+    def prefix(self) -> bool:
+        return self.name.endswith(":")
+
+
+UNITS: dict[str, Unit] = {u.name: u for u in (
+    Unit("words", "normalized words (64-bit hashes)", _words, lambda arg: 2**64),
+    Unit("gpt2", "GPT-2 BPE tokens of the normalized text", _gpt2,
+         lambda arg: _gpt2_vocab_size()),
+    Unit("hf:", "tokens of DIR/tokenizer.json (a Hugging Face tokenizer, overlap.hf_coder)",
+         _hf, _hf_vocab_size),
+)}
+
+
+def find_unit(name: str) -> tuple[Unit, str]:
+    """The registry entry of a unit name and its argument ("" unless a prefix entry).
+
+    >>> find_unit("words")[0].name
+    'words'
+    """
+    if name in UNITS and not UNITS[name].prefix:
+        return UNITS[name], ""
+    for unit in UNITS.values():
+        if unit.prefix and name.startswith(unit.name) and len(name) > len(unit.name):
+            return unit, name[len(unit.name):]
+    raise UserError(f"unknown n-gram unit {name!r} (known: {', '.join(unit_names())})")
+
+
+def unit_names() -> list[str]:
+    """The unit names to offer a user (a prefix entry as ``prefix:ARG``)."""
+    return [f"{u.name}ARG" if u.prefix else u.name for u in UNITS.values()]
+
+
+def plain_units() -> list[str]:
+    """The units that take no argument: those every ``table6 --all-conventions`` row uses."""
+    return [u.name for u in UNITS.values() if not u.prefix]
+
+
+def parse_unit(name: str) -> str:
+    """``--unit``'s type: the name, checked against the registry."""
+    find_unit(name)
+    return name
 
 
 def make_coder(unit: str, gpt2_vocab: str | Path | None = None) -> Coder:
-    if unit == "words":
-        return WordCoder()
-    if unit == "gpt2":
-        return _gpt2_coder(None if gpt2_vocab is None else str(gpt2_vocab))
-    raise UserError(f"unknown n-gram unit {unit!r} (known: {', '.join(UNITS)})")
+    """The coder of a unit name (``words``, ``gpt2``, or a prefix entry's ``prefix:ARG``)."""
+    entry, arg = find_unit(unit)
+    return entry.coder(arg, None if gpt2_vocab is None else str(gpt2_vocab))
 
 
-@functools.lru_cache(maxsize=4)
-def _gpt2_coder(vocab_dir: str | None) -> GPT2Coder:
-    """Loading the BPE takes ~0.2 s; coders are stateless, so one per vocabulary is kept."""
-    return GPT2Coder(vocab_dir)
+def same_unit(a: str, b: str) -> bool:
+    """Whether two unit names are one unit: those of one prefix entry (``hf:DIR``) are told
+    apart by their tokenizer's identity, not by their argument (where its file lies)."""
+    entry = find_unit(a)[0]
+    return a == b or (entry.prefix and b.startswith(entry.name))
+
+
+def code_range(unit: str) -> int:
+    """Codes of ``unit`` lie in [0, code_range(unit))."""
+    entry, arg = find_unit(unit)
+    return entry.code_range(arg)

@@ -21,8 +21,8 @@ from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
 from overlap.bloom import BloomFilter
 from overlap.ngrams import ngram_hashes
+from overlap.units import code_range
 
-GPT2_VOCAB = 50257
 _BATCH = 1 << 20
 
 
@@ -128,7 +128,7 @@ def random_probe_hashes(bloom: BloomFilter, count: int,
     they probe, are independent; every code drawn serves n probes.
     """
     n = bloom.params.n
-    high = GPT2_VOCAB if bloom.params.unit == "gpt2" else 2**64
+    high = code_range(bloom.params.unit)
     codes = rng.integers(0, high, size=count + n - 1, dtype=np.uint64, endpoint=False)
     return ngram_hashes(codes, n, bloom.params.seed)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from contamkit.common.errors import UserError
 from contamkit.common.files import read_settings
+from contamkit.common.options import option
 
 BASE_KEY = "base"
 
@@ -23,42 +24,47 @@ BASE_KEY = "base"
 @dataclass
 class TrainConfig:
     # data and output (relative paths are relative to the working directory)
-    data_dir: str = "out/data/webtext"  # written by `cli.py prepare`
-    out_dir: str = "out/train"  # checkpoints, metrics.jsonl, loss.png
-    tokenizer: str = "gpt2"  # must match the data: "gpt2", "bpe:N" (trained by prepare) or a dir
+    data_dir: str = option("out/data/webtext", "prepared data directory (`prepare`)")
+    out_dir: str = option("out/train", "checkpoints, metrics.jsonl, loss.png")
+    tokenizer: str = option("gpt2", "must match the data: gpt2, bpe:N (trained by prepare) or "
+                            "a directory")
     # model: a named GPTConfig size, any field overridden (vocab_size comes from the tokenizer)
-    model: str = "124M"
-    n_layer: int | None = None
-    n_head: int | None = None
-    n_embd: int | None = None
-    block_size: int | None = None
-    dropout: float = 0.0
-    bias: bool = True
+    model: str = option("124M", "named model size; the fields below override it")
+    n_layer: int | None = option(None, "layers", shown_default="the size's")
+    n_head: int | None = option(None, "attention heads", shown_default="the size's")
+    n_embd: int | None = option(None, "embedding width", shown_default="the size's")
+    block_size: int | None = option(None, "context length", shown_default="the size's")
+    dropout: float = option(0.0, "dropout")
+    bias: bool = option(True, "biases in linear layers and layer norms")
     # optimization; batch sizes count sequences of block_size tokens
-    batch_size: int = 512  # per optimizer step, all processes together
-    micro_batch_size: int = 16  # per forward pass in one process; the rest is accumulation
-    max_steps: int = 5000
-    lr: float = 6e-4
-    min_lr: float = 6e-5
-    warmup_steps: int = 100
-    weight_decay: float = 0.1  # on matrices (dim >= 2) only
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0  # max global gradient norm; 0 disables
+    batch_size: int = option(512, "sequences per optimizer step, all processes together")
+    micro_batch_size: int = option(16, "sequences per forward pass in one process; the rest "
+                                   "is accumulation")
+    max_steps: int = option(5000, "optimizer steps")
+    lr: float = option(6e-4, "peak learning rate")
+    min_lr: float = option(6e-5, "learning rate at the end of the cosine decay")
+    warmup_steps: int = option(100, "linear warm-up steps")
+    weight_decay: float = option(0.1, "weight decay, on matrices (dim >= 2) only")
+    beta1: float = option(0.9, "Adam beta1")
+    beta2: float = option(0.95, "Adam beta2")
+    grad_clip: float = option(1.0, "max global gradient norm; 0 disables")
     # evaluation, logging, checkpoints (in optimizer steps)
-    eval_interval: int = 250
-    eval_iters: int = 20  # micro-batches per loss estimate, on fixed train and val sequences
-    log_interval: int = 10
-    checkpoint_interval: int = 1000
-    keep_checkpoints: int = 2
-    stop_after: int = 0  # stop (with a checkpoint) after this step; resume later. 0: never
+    eval_interval: int = option(250, "steps between loss estimates")
+    eval_iters: int = option(20, "micro-batches per loss estimate, on fixed train and val "
+                             "sequences")
+    log_interval: int = option(10, "steps between log lines")
+    checkpoint_interval: int = option(1000, "steps between checkpoints")
+    keep_checkpoints: int = option(2, "checkpoints kept")
+    stop_after: int = option(0, "stop (with a checkpoint) after this step; resume later; "
+                             "0: never")
     # system
-    seed: int = 1337
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    dtype: str = "auto"  # auto (bfloat16 autocast on CUDA, else float32) | float32 | bfloat16
-    compile: bool = False  # torch.compile (CUDA)
-    threads: int = 0  # torch CPU threads per process; 0: cores / local processes
-    peak_flops: float = 0.0  # for MFU; 0: from the GPU's name (bf16 dense peak)
+    seed: int = option(1337, "random seed")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N")
+    dtype: str = option("auto", "auto (bfloat16 autocast on CUDA, else float32) | float32 | "
+                        "bfloat16")
+    compile: bool = option(False, "torch.compile (CUDA)")
+    threads: int = option(0, "torch CPU threads per process; 0: cores / local processes")
+    peak_flops: float = option(0.0, "for MFU; 0: from the GPU's name (bf16 dense peak)")
 
 
 # Keys that may change when a run resumes: they steer the run, not what it computes.
@@ -102,11 +108,16 @@ def parse_overrides(args: list[str], where: str) -> dict[str, Any]:
         key, raw = arg[2:].split("=", 1)
         key = key.replace("-", "_")
         _check_key(key, f"{where}: override --{key}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
+        out[key] = parse_value(raw)
     return out
+
+
+def parse_value(raw: str) -> Any:
+    """An override's value: JSON when it parses (numbers, true, null), else the text."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def differing_keys(a: TrainConfig, b: TrainConfig) -> list[str]:

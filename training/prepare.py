@@ -24,7 +24,8 @@ from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
 from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
-from contamkit.corpus.read import CorpusStats, Document, corpus_files, iter_documents
+from contamkit.corpus.formats import corpus_files, iter_documents
+from contamkit.corpus.read import CorpusStats, Document
 from model.tokenizer import Tokenizer, load_tokenizer
 from training.tokenfile import TokenWriter, dtype_for
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from contamkit.analysis import plots, report
 from contamkit.analysis.lm_eval_samples import is_samples_source, read_lm_eval_run
+from contamkit.analysis.options import AnalysisOptions
 from contamkit.analysis.runs import Joined, Run, join_runs, read_eval_run, read_overlap_run
 from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_groups, regression
 from contamkit.benchmarks import load_benchmark
@@ -27,29 +27,6 @@ FORMAT = "contamkit-analysis"
 VERSION = 1
 SUBSETS = ("all", "clean", "dirty", "without_dirty", "without_dirty_minus_all",
            "dirty_minus_clean")
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    edges: tuple[float, ...] = (0.05, 0.15, 0.5)  # overlap buckets: 0, (0, 5 %], ... (50, 100 %]
-    n_boot: int = 2000
-    n_perm: int = 2000
-    seed: int = 0
-
-    def check(self) -> None:
-        edges = np.asarray(self.edges)
-        if len(edges) and (np.any(np.diff(edges) <= 0) or edges[0] <= 0 or edges[-1] >= 1):
-            raise UserError(f"--buckets {list(self.edges)}: need increasing values in (0, 1)")
-        if self.n_boot < 1 or self.n_perm < 0:
-            raise UserError("--bootstrap must be >= 1 and --permutations >= 0")
-
-
-def parse_edges(text: str) -> tuple[float, ...]:
-    """"0.05,0.15,0.5" -> bucket edges (checked by AnalysisOptions.check)."""
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise UserError(f"--buckets {text!r}: not a comma-separated list of numbers") from None
 
 
 def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
@@ -121,7 +98,8 @@ def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisO
             "higher_is_better": metric.higher_is_better,
             **compare_groups(metric, num, den, joined.dirty, opts.n_boot, opts.n_perm, rng,
                              joined.tested),
-            "buckets": by_bucket(metric, num, den, joined.fraction, opts.edges, opts.n_boot, rng),
+            "buckets": by_bucket(metric, num, den, joined.fraction, opts.fractions(), opts.n_boot,
+                                 rng),
         }
     fraction, loss = loss_points(joined)
     fit = regression(fraction, loss, opts.n_boot, opts.n_perm, rng)
@@ -144,7 +122,7 @@ def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisO
         "warnings": joined.warnings,
         "settings": {"level": LEVEL, "bootstrap": opts.n_boot, "permutations": opts.n_perm,
                      "seed": opts.seed, "bucket_edges": list(opts.edges),
-                     "buckets": bucket_labels(opts.edges)},
+                     "buckets": bucket_labels(opts.fractions())},
         "examples": overlap_stats(joined),
         "metrics": metrics,
         "regression": {"loss": evaluation.loss_label, "x": "overlap fraction (0..1)", **fit},

@@ -14,8 +14,9 @@ import itertools
 import time
 from pathlib import Path
 
-from contamkit.analysis.evaluators import EVALUATORS, EvalOptions
+from contamkit.analysis.evaluators import evaluator_for
 from contamkit.analysis.metrics import TASK_METRICS, summarize
+from contamkit.analysis.options import EvalOptions
 from contamkit.analysis.runs import EXAMPLES, SUMMARY
 from contamkit.benchmarks import open_benchmark
 from contamkit.common.atomic import write_json, write_jsonl
@@ -95,14 +96,15 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be positive, got {limit}")
     source = open_benchmark(bench, split, bench_path, variant)
+    task = source.benchmark.task
+    evaluator = evaluator_for(task)  # before loading anything
     examples = list(itertools.islice(source.examples(), limit))
     if not examples:
         raise UserError(f"{source.paths[0]}: {source.label} has no examples")
     model, tok = load_model(model_dir, resolve_device(device), dtype, tokenizer)
-    task = source.benchmark.task
     log.info(f"evaluating {model_dir} on {len(examples)} examples of {source.label}")
     start = time.perf_counter()
-    rows = EVALUATORS[task](model, tok, examples, opts)
+    rows = evaluator(model, tok, examples, opts)
     seconds = time.perf_counter() - start
     metrics = summarize(task, rows)
     summary = {

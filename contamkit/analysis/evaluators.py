@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contamkit.analysis.coqa_f1 import normalize_answer, turn_f1
+from contamkit.analysis.options import EvalOptions
 from contamkit.benchmarks import Example
 from contamkit.benchmarks.winograd import join_words
 from contamkit.common.errors import UserError
@@ -29,13 +30,6 @@ from model.tokenizer import Tokenizer
 
 COQA_STOP = "\nQ:"  # the next question marker ends an answer (lm-evaluation-harness's coqa)
 COQA_MAX_NEW = 32
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    batch_size: int = 16
-    stride: int | None = None  # sliding-window stride for LM sets (None: block_size // 2)
-    max_new_tokens: int | None = None  # generation cap (None: CoQA 32, exact match its rule's)
 
 
 def split_pairs(tok: Tokenizer, pairs: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
@@ -320,3 +314,9 @@ LOSS_LABELS = {
     "exact_match": "gold-answer NLL after the prompt (nats per token)",
 }
 
+
+def evaluator_for(task: str) -> Evaluator:
+    """The evaluator of a benchmark's declared task (``Benchmark.task``)."""
+    if task not in EVALUATORS:
+        raise UserError(f"no evaluator for task {task!r} (known: {', '.join(EVALUATORS)})")
+    return EVALUATORS[task]

@@ -129,12 +129,13 @@ def join_runs(evaluation: Run, overlap: Run) -> Joined:
 def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:
     """A warning when the overlap's n-grams are tokens of another tokenizer than the model's."""
     unit = overlap_summary.get("unit")
-    if unit in (None, "words"):
-        return None
     params = overlap_summary.get("filter", {}).get("params", {})
-    counted = overlap_summary.get("tokenizer") or params.get("tokenizer") or unit
+    counted = overlap_summary.get("tokenizer") or params.get("tokenizer")
     model = eval_summary.get("tokenizer")
-    if counted == model:
+    if not counted or counted == model:  # no tokenizer: the units are words
         return None
+    if model is None:
+        return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} and the "
+                f"model's tokenizer is unknown: overlap fractions may not be in its tokens")
     return (f"overlap was counted in {unit} n-grams of tokenizer {counted!r} but the model uses "
             f"{model!r}: overlap fractions are not in the model's tokens")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,39 +38,17 @@ import numpy as np
 from contamkit.analysis import plots
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
+from contamkit.analysis.options import SweepOptions
 from contamkit.analysis.runs import Joined, join_runs, read_eval_run, read_overlap_run
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
 from contamkit.common.render import write_report
-from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, PARTS, measure_table
+from overlap.contamination import MEASURES, measure_table
 
 FORMAT = "contamkit-contamination-sweep"
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class SweepOptions:
-    measures: tuple[str, ...] = tuple(MEASURES)
-    min_runs: tuple[int, ...] = (DEFAULT_MIN_RUN,)  # L of the Llama-2 token contamination
-    part: str = "all"  # all | scored | context (see overlap.contamination)
-    metric: str | None = None  # None: the task's headline metric
-    thresholds: int = 8  # grid points per measure (0 and quantiles of the positive values)
-    n_boot: int = 1000
-    n_perm: int = 2000
-    alpha: float = 0.05
-    seed: int = 0
-
-    def check(self) -> None:
-        if self.part not in PARTS:
-            raise UserError(f"--part {self.part!r}: one of {', '.join(PARTS)}")
-        if self.thresholds < 1:
-            raise UserError(f"--thresholds {self.thresholds}: need >= 1")
-        if self.n_boot < 1 or self.n_perm < 1:
-            raise UserError("--bootstrap and --permutations must be >= 1")
-        if not 0 < self.alpha < 1:
-            raise UserError(f"--alpha {self.alpha}: need a level in (0, 1)")
 
 
 def task_metrics(task: str) -> tuple[Metric, ...]:
@@ -130,16 +108,13 @@ class Cell:
     p_value: float | None
     gain: float | None = None  # EPG oriented: > 0 when contamination helps
     p_holm: float | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def share_flagged(self) -> float:
         return self.flagged / self.examples if self.examples else float("nan")
 
     def row(self) -> dict:
-        d = asdict(self)
-        d.pop("extra")
-        return {**d, "share_flagged": self.share_flagged, **self.extra}
+        return {**asdict(self), "share_flagged": self.share_flagged}
 
 
 def epg_cell(metric: Metric, num: np.ndarray, den: np.ndarray, flagged: np.ndarray,
@@ -159,9 +134,11 @@ def epg_cell(metric: Metric, num: np.ndarray, den: np.ndarray, flagged: np.ndarr
 
 def grid_cells(metric: Metric, num: np.ndarray, den: np.ndarray,
                values: dict[str, np.ndarray], grid: dict[str, list[float]], n_boot: int,
-               n_perm: int, rng: np.random.Generator, desc: str) -> list[Cell]:
+               n_perm: int, seed: int, desc: str) -> list[Cell]:
     """Every (measure, threshold) whose flagging is neither empty nor everything, skipping a
-    threshold that flags the same examples as the one before it."""
+    threshold that flags the same examples as the one before it. Every cell resamples with
+    the same seed (common random numbers): two measures that flag the same examples get the
+    same interval and p-value, and differences between cells are not resampling noise."""
     cells = []
     total = sum(len(t) for t in grid.values())
     with progress(total=total, desc=desc, unit="cell") as bar:
@@ -174,7 +151,8 @@ def grid_cells(metric: Metric, num: np.ndarray, den: np.ndarray,
                         previous is not None and np.array_equal(flagged, previous)):
                     continue
                 previous = flagged
-                cells.append(epg_cell(metric, num, den, flagged, label, t, n_boot, n_perm, rng))
+                cells.append(epg_cell(metric, num, den, flagged, label, t, n_boot, n_perm,
+                                      np.random.default_rng(seed)))
     return cells
 
 
@@ -219,12 +197,12 @@ def sweep_summary(joined: Joined, values: dict[str, np.ndarray], metric: Metric,
                   opts: SweepOptions) -> dict:
     """Every figure of a sweep over ``values`` (label -> per-example measure) for ``metric``."""
     num, den = metric.columns(joined.rows)
-    rng = np.random.default_rng(opts.seed)
     grid = {label: threshold_grid(v, opts.thresholds) for label, v in values.items()}
-    cells = grid_cells(metric, num, den, values, grid, opts.n_boot, opts.n_perm, rng, "sweep")
+    cells = grid_cells(metric, num, den, values, grid, opts.n_boot, opts.n_perm, opts.seed,
+                       "sweep")
     for c, p in zip(cells, holm([c.p_value for c in cells]), strict=True):
         c.p_holm = p
-    guard = split_half(metric, num, den, values, grid, opts, rng)
+    guard = split_half(metric, num, den, values, grid, opts)
     untestable = {label: int(np.isnan(v).sum()) for label, v in values.items()}
     posthoc = best(cells, "p_holm", opts.alpha)
     return {
@@ -247,13 +225,13 @@ def sweep_summary(joined: Joined, values: dict[str, np.ndarray], metric: Metric,
 
 def split_half(metric: Metric, num: np.ndarray, den: np.ndarray,
                values: dict[str, np.ndarray], grid: dict[str, list[float]],
-               opts: SweepOptions, rng: np.random.Generator) -> dict:
+               opts: SweepOptions) -> dict:
     """Choose the cell on a random half of the examples, report it on the other half."""
     order = np.random.default_rng(opts.seed + 1).permutation(len(num))
     first, second = np.sort(order[: len(num) // 2]), np.sort(order[len(num) // 2:])
     half = {k: v[first] for k, v in values.items()}
-    chosen_cells = grid_cells(metric, num[first], den[first], half, grid, 1, opts.n_perm, rng,
-                              "choosing on half A")
+    chosen_cells = grid_cells(metric, num[first], den[first], half, grid, 1, opts.n_perm,
+                              opts.seed, "choosing on half A")
     chosen = best(chosen_cells, "p_value", opts.alpha)
     out = {"method": "split half", "selection_examples": len(first),
            "report_examples": len(second), "chosen": chosen.row() if chosen else None,
@@ -263,7 +241,7 @@ def split_half(metric: Metric, num: np.ndarray, den: np.ndarray,
         if 0 < flagged.sum() < len(second):
             out["held_out"] = epg_cell(metric, num[second], den[second], flagged,
                                        chosen.measure, chosen.threshold, opts.n_boot,
-                                       opts.n_perm, rng).row()
+                                       opts.n_perm, np.random.default_rng(opts.seed)).row()
     return out
 
 
@@ -320,9 +298,14 @@ def describe(c: dict) -> str:
     return f"{c['measure']} > {c['threshold']:.4g}"
 
 
-def epg_text(c: dict) -> str:
+def ci_text(c: dict) -> str:
+    """``EPG [low, high]`` of a cell."""
     ci = "" if c["epg_low"] is None else f" [{_f(c['epg_low'])}, {_f(c['epg_high'])}]"
-    return f"EPG {_f(c['epg'])}{ci}, p = {_f(c['p_value'], 2)}"
+    return f"{_f(c['epg'])}{ci}"
+
+
+def epg_text(c: dict) -> str:
+    return f"EPG {ci_text(c)}, p = {_f(c['p_value'], 2)}"
 
 
 def headline(s: dict) -> str:
@@ -389,7 +372,7 @@ def report_blocks(s: dict) -> list[tuple]:
                    "score dirty", "EPG [95 % CI]", "p", "p (Holm)"],
          [[c["measure"], f"{c['threshold']:.4g}", f"{c['flagged']} ({_pct(c['share_flagged'])})",
            _f(c["score_all"], 4), _f(c["score_clean"], 4), _f(c["score_dirty"], 4),
-           epg_text(c).removeprefix("EPG ").split(", p")[0], _f(c["p_value"], 2),
+           ci_text(c), _f(c["p_value"], 2),
            _f(c["p_holm"], 2)] for c in s["cells"]]),
         ("h", 2, "Measures"),
         ("table", ["measure", "what", "examples not testable"],

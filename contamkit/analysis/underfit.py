@@ -42,7 +42,7 @@ def data_tokens(source: str | Path, split: str, tok: Tokenizer, max_tokens: int,
                             f"{data.tokenizer_name}, the model uses {tok.name}")
         tokens = np.asarray(getattr(data, split)[:max_tokens], dtype=np.int64)
     else:
-        from contamkit.corpus.read import iter_documents
+        from contamkit.corpus.formats import iter_documents
 
         pieces, count = [], 0
         for doc in iter_documents(source, text_field):

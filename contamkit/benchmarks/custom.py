@@ -35,13 +35,13 @@ def read_records(paths: Sequence[Path], split: str) -> Iterator[Item]:
         yield key, text, {k: v for k, v in row.items() if k not in (TEXT, ID)}
 
 
-def record_key(row: dict, i: int, where: str) -> str:
-    """The record's ``id`` as text, or its zero-padded position when it has none."""
-    if ID not in row:
+def record_key(row: dict, i: int, where: str, field: str = ID) -> str:
+    """The record's ``field`` as text, or its zero-padded position when it has none."""
+    if field not in row:
         return index_key(i)
-    value = row[ID]
+    value = row[field]
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        raise UserError(f"{where}: field {ID!r} must be a non-empty string or an integer")
+        raise UserError(f"{where}: field {field!r} must be a non-empty string or an integer")
     return str(value)
 
 

@@ -117,7 +117,7 @@ def _key(row: dict, id_field: str | None, i: int, where: str) -> str:
     if id_field not in row:
         raise UserError(f"{where}: --id-field {id_field!r} is not a field of the file "
                         f"(fields: {', '.join(row)})")
-    return record_key({"id": row[id_field]}, i, where)
+    return record_key(row, i, where, id_field)
 
 
 def _fill(template: str, row: dict, where: str) -> str:

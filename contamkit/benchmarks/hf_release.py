@@ -29,6 +29,9 @@ Kind = type | tuple[type, ...]
 Convert = Callable[[dict, str], tuple[str, dict[str, Any]]]
 HF_SPLIT = {"train": "train", "valid": "validation", "test": "test"}
 PARQUET_BATCH = 4096
+# The field holding the part of the text the model is scored on, by task: an exact-match text
+# ends with its answer, a Winogrande text with the continuation scored after each option.
+SCORED_FIELD = {"exact_match": "answer", "winograd": "continuation"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,7 @@ class HFSet:
             variant_specs=(Variant("hf", self.read, files),),
             default_split=self.default_split,
             task=self.task,
-            # an exact-match text ends with its answer: the part the model is scored on
-            scored_field="answer" if self.task == "exact_match" else None,
+            scored_field=SCORED_FIELD.get(self.task),
         )
 
 

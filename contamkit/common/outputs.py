@@ -102,12 +102,13 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), *,
                  kind: str, own: Callable[[Path], bool] | None = None, force: bool = False,
-                 directory: bool = False) -> Path:
+                 directory: bool = False, resume: bool = False) -> Path:
     """Refuse an output that would destroy an input or a file of another kind; returns ``out``.
 
     ``kind`` names what the command writes ("filter file", "data directory") in messages;
     ``own(path)`` says whether an existing ``path`` is such an output (it may then be replaced);
-    ``directory`` is True for commands that write a directory.
+    ``directory`` is True for commands that write a directory; with ``resume`` the work
+    a killed run left is kept for ``staged_dir`` to continue.
     """
     out = Path(out)
     real = out.resolve()
@@ -131,7 +132,8 @@ def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (
         if not force and not _empty_dir(real) and not (own and _safely(own, real)):
             raise UserError(f"{out}: exists and is not a {kind}; refusing to replace it "
                             "(use --force to replace it anyway)")
-    remove_stale(real)
+    if not resume:
+        remove_stale(real)
     return out
 
 
@@ -208,17 +210,57 @@ def publish_dir(tmp: Path, out: Path) -> None:
     _remove(old)
 
 
+RESUME_KEY = ".resume-key"  # in a staged directory: what a run resuming it must match
+# (every ``.resume-*`` file at its top is such bookkeeping, removed before it is published)
+
+
 @contextlib.contextmanager
-def staged_dir(out: str | os.PathLike) -> Iterator[Path]:
-    """A new empty directory beside ``out`` to build the output in; published on success,
-    deleted on any failure or interruption (the previous ``out`` is then untouched)."""
+def staged_dir(out: str | os.PathLike, resume_key: str | None = None,
+               resume: bool = False) -> Iterator[Path]:
+    """A directory beside ``out`` to build the output in; published on success, deleted on a
+    failure (the previous ``out`` is then untouched).
+
+    Resumable commands give a ``resume_key`` (a digest of their inputs and options): an
+    interrupted run then keeps its directory (hidden, and removed by the next run that does
+    not resume), and a run with ``resume`` continues in the one whose key matches.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(out, "tmp")
-    tmp.mkdir()
+    earlier = _resumable(out, resume_key) if resume and resume_key else None
+    if earlier is not None:
+        os.rename(earlier, tmp)
+        log.info("resuming the interrupted run's work in %s", earlier.name)
+        for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+            for entry in folder.iterdir():  # files the killed run had not finished
+                match = _TEMP.fullmatch(entry.name)
+                if match and not pid_alive(int(match["pid"])):
+                    _remove(entry)
+    else:
+        tmp.mkdir()
+        if resume_key:
+            (tmp / RESUME_KEY).write_text(resume_key)
+    remove_stale(out)  # older debris, resumable or not
     try:
         yield tmp
+        for bookkeeping in tmp.glob(".resume-*"):
+            bookkeeping.unlink()
         publish_dir(tmp, out)
+    except KeyboardInterrupt:
+        if resume_key:
+            log.warning("work so far kept in %s: rerun with --resume to continue", tmp.name)
+        else:
+            _remove(tmp)
+        raise
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _resumable(out: Path, key: str) -> Path | None:
+    """The newest directory a killed run left for ``out`` with this resume key."""
+    for entry in reversed(sorted(stale_temporaries(out), key=lambda p: p.stat().st_mtime)):
+        marker = entry / RESUME_KEY
+        if entry.is_dir() and marker.is_file() and marker.read_text() == key:
+            return entry
+    return None

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
+
+from contamkit.common.errors import UserError
 
 
 def _whole(text: str) -> int:
@@ -79,3 +82,46 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
+
+
+# ------------------------------------------------------------ sizes, lists, bucket edges
+
+_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgtp]?i?b?)\s*", re.IGNORECASE)
+_PREFIXES = "kmgtp"
+
+
+def parse_size(text: str) -> int:
+    """Bytes in '40GB' (decimal), '825GiB' (binary), '512MiB', '3e9' or '1000'.
+
+    >>> parse_size("2GiB"), parse_size("40GB")
+    (2147483648, 40000000000)
+    """
+    match = _SIZE.fullmatch(str(text))
+    if not match:
+        raise UserError(f"{text!r}: not a size (examples: 40GB, 825GiB, 512MiB, 3e9)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    power = _PREFIXES.index(unit[0]) + 1 if unit and unit[0] in _PREFIXES else 0
+    base = 1024 if "i" in unit else 1000
+    return int(number * base**power)
+
+
+def parse_list(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated list of names."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def parse_percent_edges(text: str) -> tuple[float, ...]:
+    """``"0,15"`` -> (0.0, 15.0): overlap bucket edges in percent, strictly increasing.
+
+    >>> parse_percent_edges("5, 15,50")
+    (5.0, 15.0, 50.0)
+    """
+    try:
+        edges = tuple(float(x) for x in parse_list(text))
+    except ValueError:
+        raise UserError(f"--buckets: expected comma-separated numbers, got {text!r}") from None
+    if not edges or any(not 0 <= e <= 100 for e in edges):
+        raise UserError(f"--buckets: edges must be percentages in [0, 100], got {text!r}")
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise UserError(f"--buckets: edges must increase, got {text!r}")
+    return edges

@@ -46,10 +46,25 @@ def die_with_parent(parent: int | None = None) -> None:
 
 
 def worker_setup(parent: int | None = None) -> None:
-    """First call in a worker process: quiet on Ctrl-C, default SIGTERM, dies with its parent."""
+    """First call in a worker process: quiet on Ctrl-C, default SIGTERM, dies with its parent.
+    A worker forked inside ``sigint_blocked`` gets no Ctrl-C before this ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     die_with_parent(parent)
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while worker processes are forked: a fork inherits the
+    block, so no worker sees them before ``worker_setup``; this process gets them when the
+    block ends."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,8 @@
-"""Reading a training corpus: a directory tree or a single file of documents.
+"""Reading a training corpus: documents, what was read, and the reader of each format.
+
+Which reader reads which file is the registry's choice (``contamkit.corpus.formats``); the
+functions over a whole corpus (``corpus_files``, ``plan_tasks``, ``read_task``,
+``iter_documents``) are there too.
 
 Formats: ``.txt`` (a file is one document), ``.jsonl`` (one JSON object per line), ``.json`` (an
 array of objects, or one object), ``.parquet`` (a text column); ``.txt``/``.jsonl``/``.json`` may
@@ -13,8 +17,8 @@ unknown extension is logged with its file (and line) and counted in ``CorpusStat
 UTF-8 bytes are replaced and counted. ``CorpusStats.unread`` says whether any part of the
 corpus could not be read (``decontaminate`` refuses to call such a corpus clean).
 
-Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends (``plan_tasks``),
-so one large file still spreads over all workers.
+Uncompressed ``.txt`` and ``.jsonl`` files are cut into byte ranges at line ends
+(``formats.plan_tasks``), so one large file still spreads over all workers.
 """
 
 from __future__ import annotations
@@ -27,10 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 
-TEXT_FORMATS = (".txt", ".jsonl", ".json")
 COMPRESSIONS = (".gz", ".zst")
 _MAX_REPORTED = 10  # problems logged one by one; the rest are only counted
 PIECE_BYTES = 1 << 18  # long documents are read and hashed in pieces of this size (one batch)
@@ -90,60 +92,6 @@ class Task:
     path: str
     start: int = 0
     end: int = -1  # -1: to the end of the file
-
-
-def file_format(path: Path) -> tuple[str, str] | None:
-    """(format, compression) from the file name, e.g. ("jsonl", "zst"); None if unsupported."""
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
-    compression = ""
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        compression = suffixes.pop()[1:]
-    if suffixes and suffixes[-1] == ".parquet" and not compression:
-        return "parquet", ""
-    if suffixes and suffixes[-1] in TEXT_FORMATS:
-        return suffixes[-1][1:], compression
-    return None
-
-
-def corpus_files(path: str | Path, stats: CorpusStats | None = None) -> list[Path]:
-    """The supported files under ``path`` (sorted, so builds are deterministic)."""
-    root = Path(path)
-    if not root.exists():
-        raise UserError(f"{root}: no such file or directory")
-    candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    files = []
-    for p in candidates:
-        if p.name.startswith("."):
-            continue
-        if file_format(p) is None:
-            if stats is not None:
-                stats.skipped_files += 1
-                stats.unknown_files += 1
-                stats.problem(f"{p}: unknown file type, skipped (expected .txt, .jsonl, .json, "
-                              ".parquet, optionally .gz/.zst)")
-            continue
-        files.append(p)
-    if not files:
-        raise UserError(f"{root}: no corpus files found (.txt, .jsonl, .json, .parquet, .gz, .zst)")
-    return files
-
-
-def plan_tasks(files: list[Path], workers: int = 1) -> list[Task]:
-    """Cut plain ``.txt``/``.jsonl`` files into byte ranges: ~4 per worker, 1-64 MiB each
-    (64 MiB for one worker: it gains nothing from small ranges, and a range's reading and
-    coding only overlap across its batches)."""
-    total = sum(p.stat().st_size for p in files)
-    range_bytes = min(max(total // (4 * workers), 1 << 20), 64 << 20) if workers > 1 else 64 << 20
-    tasks = []
-    for p in files:
-        fmt = file_format(p)
-        size = p.stat().st_size
-        if fmt in (("txt", ""), ("jsonl", "")) and size > range_bytes:
-            starts = range(0, size, range_bytes)
-            tasks += [Task(str(p), s, min(s + range_bytes, size)) for s in starts]
-        else:
-            tasks.append(Task(str(p)))
-    return tasks
 
 
 def _decode(raw: bytes, path: str, stats: CorpusStats, flagged: list[bool]) -> str:
@@ -372,42 +320,42 @@ def split_long(docs: Iterable[Document], limit: int = 0) -> Iterator[Document]:
         yield Document(doc.source, doc.index, text, continues, doc.lookahead, doc.end)
 
 
-def read_task(task: Task, text_field: str, stats: CorpusStats) -> Iterator[Document]:
-    """The documents of one task; a ``.txt`` range yields its lines as pieces of one document."""
-    path = Path(task.path)
-    fmt, compression = file_format(path) or ("", "")
-    flagged = [False]
-    if task.start == 0:  # counted first: a range's reader may be closed before its end
-        stats.files += 1
-    before = stats.documents
-    try:
-        if fmt == "parquet":
-            yield from _parquet_documents(path, text_field, stats)
-        elif fmt == "txt":
-            with open_binary(task.path, compression) as f:
-                yield from _text_pieces(f, task, stats, flagged)
-        elif fmt == "jsonl":
-            with open_binary(task.path, compression) as f:
-                for where, line in _range_lines(f, task):
-                    stats.bytes += len(line)
-                    label = f"byte {where}" if task.start else f"line {where + 1}"
-                    doc = _json_document(line, task.path, label, text_field, stats, flagged)
-                    if doc is not None:
-                        yield Document(task.path, where, doc, end=_stored_offset(f))
-        elif fmt == "json":
-            with open_binary(task.path, compression) as f:
-                raw = f.read()
-            stats.bytes += len(raw)
-            yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
-    except decode_errors() as e:  # corrupt archive, unreadable file, stream cut short
-        stats.skipped_files += 1
-        read = stats.documents - before
-        what = "truncated" if isinstance(e, EOFError) else "unreadable"
-        stats.problem(f"{task.path}: {what} after {read} documents ({type(e).__name__}: "
-                      f"{_short(e)}); rest of file skipped")
+def read_txt(task: Task, compression: str, text_field: str, stats: CorpusStats,
+             flagged: list[bool]) -> Iterator[Document]:
+    """A ``.txt`` file is one document, read in pieces (``_text_pieces``)."""
+    with open_binary(task.path, compression) as f:
+        yield from _text_pieces(f, task, stats, flagged)
 
 
-def _short(e: BaseException) -> str:
+def read_jsonl(task: Task, compression: str, text_field: str, stats: CorpusStats,
+               flagged: list[bool]) -> Iterator[Document]:
+    """One JSON object per line, its ``text_field`` the document."""
+    with open_binary(task.path, compression) as f:
+        for where, line in _range_lines(f, task):
+            stats.bytes += len(line)
+            label = f"byte {where}" if task.start else f"line {where + 1}"
+            doc = _json_document(line, task.path, label, text_field, stats, flagged)
+            if doc is not None:
+                yield Document(task.path, where, doc, end=_stored_offset(f))
+
+
+def read_json(task: Task, compression: str, text_field: str, stats: CorpusStats,
+              flagged: list[bool]) -> Iterator[Document]:
+    """An array of objects, or one object."""
+    with open_binary(task.path, compression) as f:
+        raw = f.read()
+    stats.bytes += len(raw)
+    yield from _json_file_documents(raw, task.path, text_field, stats, flagged)
+
+
+def read_parquet(task: Task, compression: str, text_field: str, stats: CorpusStats,
+                 flagged: list[bool]) -> Iterator[Document]:
+    """A text column."""
+    yield from _parquet_documents(Path(task.path), text_field, stats)
+
+
+def short_message(e: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters."""
     text = " ".join(str(e).split())
     return text if len(text) <= 200 else text[:200] + "..."
 
@@ -421,7 +369,7 @@ def _json_document(line: bytes, path: str, label: str, text_field: str, stats: C
     except (ValueError, RecursionError) as e:  # JSONDecodeError, an over-long integer, nesting
         stats.bad_records += 1
         what = "truncated" if not line.endswith(b"\n") else "malformed"
-        why = e.msg if isinstance(e, json.JSONDecodeError) else _short(e)
+        why = e.msg if isinstance(e, json.JSONDecodeError) else short_message(e)
         stats.problem(f"{path}: {label}: {what} JSON line skipped ({why})")
         return None
     return _record_text(record, path, label, text_field, stats)
@@ -473,14 +421,3 @@ def _parquet_documents(path: Path, column: str, stats: CorpusStats) -> Iterator[
             index += 1
 
 
-def iter_documents(path: str | Path, text_field: str = "text",
-                   stats: CorpusStats | None = None) -> Iterator[Document]:
-    """Every document of a corpus, whole (a ``.txt`` file is one document)."""
-    stats = stats if stats is not None else CorpusStats()
-    for p in corpus_files(path, stats):
-        if file_format(p)[0] == "txt":
-            pieces = [d.text for d in read_task(Task(str(p)), text_field, stats)]
-            if pieces:
-                yield Document(str(p), 0, "".join(pieces))
-        else:
-            yield from read_task(Task(str(p)), text_field, stats)

@@ -1,10 +1,11 @@
-"""Writing a corpus file back in its own format with some documents replaced.
+"""Writing a corpus file back in its own format with some documents replaced: the writer of
+each format (``contamkit.corpus.formats`` is the registry choosing one, and ``rewrite_file``).
 
-The counterpart of ``overlap.corpus`` for tools that edit a corpus (``decontaminate``): an edit
+The counterpart of ``corpus.read`` for tools that edit a corpus (``decontaminate``): an edit
 maps a document's index, as ``corpus.iter_documents`` numbers it (jsonl: 0-based line; json:
 record; parquet: row; txt: the file is document 0), to the character ranges of its text to
 keep, each becoming a document of its own; no range drops the document. The text is decoded
-exactly as ``overlap.corpus`` decodes it, so ranges found on the engine's text apply here.
+exactly as ``corpus.read`` decodes it, so ranges found on the engine's text apply here.
 Everything not edited is written back byte for byte (a file with no edit is copied), so a
 rewrite touches nothing else.
 
@@ -18,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from contamkit.common.atomic import atomic_open
 from contamkit.common.progress import log
-from contamkit.corpus.read import decode_errors, file_format, open_binary
+from contamkit.corpus.read import COMPRESSIONS, decode_errors, open_binary
 
 Edits = dict[int, list[tuple[int, int]]]  # document index -> [start, end) ranges to keep
 
@@ -46,26 +46,6 @@ def open_output(path: Path, compression: str) -> Iterator[IO[bytes]]:
             yield raw
 
 
-def rewrite_file(src: Path, dst: Path, edits: Edits, text_field: str = "text") -> list[Path]:
-    """Write ``src`` with ``edits`` applied under ``dst`` (a file name; txt pieces go beside
-    it); returns the files written."""
-    if not edits:
-        with open(src, "rb") as f, atomic_open(dst, "wb") as out:
-            shutil.copyfileobj(f, out)
-        return [dst]
-    fmt, compression = file_format(src)
-    if fmt == "txt":
-        text = b"".join(_readable_chunks(src, compression)).decode("utf-8", errors="replace")
-        return _rewrite_txt(dst, cut(text, edits[0]), compression)
-    if fmt == "jsonl":
-        _rewrite_jsonl(src, dst, edits, text_field, compression)
-    elif fmt == "json":
-        _rewrite_json(src, dst, edits, text_field, compression)
-    else:
-        _rewrite_parquet(src, dst, edits, text_field)
-    return [dst]
-
-
 def _readable_chunks(src: Path, compression: str, lines: bool = False) -> Iterator[bytes]:
     """The decompressed bytes (or lines) of ``src`` up to the first decode error, if any: the
     readers (``contamkit.corpus.read``) reported that error and numbered only the documents
@@ -82,11 +62,16 @@ def _readable_chunks(src: Path, compression: str, lines: bool = False) -> Iterat
 
 def piece_name(dst: Path, k: int) -> Path:
     """``doc.txt.gz`` -> ``doc.part<k>.txt.gz``: the format suffixes stay last."""
-    suffixes = "".join(dst.suffixes[-2:]) if file_format(dst)[1] else dst.suffix
+    compressed = dst.suffix.lower() in COMPRESSIONS
+    suffixes = "".join(dst.suffixes[-2:]) if compressed else dst.suffix
     return dst.with_name(f"{dst.name[: len(dst.name) - len(suffixes)]}.part{k}{suffixes}")
 
 
-def _rewrite_txt(dst: Path, pieces: list[str], compression: str) -> list[Path]:
+def rewrite_txt(src: Path, dst: Path, edits: Edits, text_field: str,
+                compression: str) -> list[Path]:
+    """The one document's pieces become files ``name.part<k>.txt`` (one piece: ``name.txt``)."""
+    text = b"".join(_readable_chunks(src, compression)).decode("utf-8", errors="replace")
+    pieces = cut(text, edits[0])
     paths = [dst] if len(pieces) == 1 else [piece_name(dst, k) for k in range(len(pieces))]
     for path, piece in zip(paths, pieces, strict=True):
         with open_output(path, compression) as f:
@@ -102,8 +87,8 @@ def _replaced(record: dict, text_field: str, keep: list[tuple[int, int]]) -> lis
     return [{**record, text_field: piece} for piece in cut(record[text_field], keep)]
 
 
-def _rewrite_jsonl(src: Path, dst: Path, edits: Edits, text_field: str,
-                   compression: str) -> None:
+def rewrite_jsonl(src: Path, dst: Path, edits: Edits, text_field: str,
+                  compression: str) -> list[Path]:
     with open_output(dst, compression) as out:
         for index, line in enumerate(_readable_chunks(src, compression, lines=True)):
             if index not in edits:
@@ -112,10 +97,11 @@ def _rewrite_jsonl(src: Path, dst: Path, edits: Edits, text_field: str,
             record = json.loads(line.decode("utf-8", errors="replace"))
             for new in _replaced(record, text_field, edits[index]):
                 out.write(json.dumps(new, ensure_ascii=False).encode("utf-8") + b"\n")
+    return [dst]
 
 
-def _rewrite_json(src: Path, dst: Path, edits: Edits, text_field: str,
-                  compression: str) -> None:
+def rewrite_json(src: Path, dst: Path, edits: Edits, text_field: str,
+                 compression: str) -> list[Path]:
     with open_binary(str(src), compression) as f:
         data = json.loads(f.read().decode("utf-8", errors="replace"))
     records = data if isinstance(data, list) else [data]
@@ -124,9 +110,11 @@ def _rewrite_json(src: Path, dst: Path, edits: Edits, text_field: str,
         out_records += _replaced(record, text_field, edits[index]) if index in edits else [record]
     with open_output(dst, compression) as out:
         out.write(json.dumps(out_records, ensure_ascii=False).encode("utf-8"))
+    return [dst]
 
 
-def _rewrite_parquet(src: Path, dst: Path, edits: Edits, text_field: str) -> None:
+def rewrite_parquet(src: Path, dst: Path, edits: Edits, text_field: str,
+                    compression: str) -> list[Path]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -144,3 +132,4 @@ def _rewrite_parquet(src: Path, dst: Path, edits: Edits, text_field: str) -> Non
                          pa.array(new_texts, type=table.schema.field(column).type))
     with atomic_open(dst, "wb") as f:
         pq.write_table(out, f)
+    return [dst]

@@ -22,7 +22,6 @@ from contamkit.demo.benchmark import Split, contaminated_split
 from contamkit.demo.corpus import stdlib_docstrings
 
 BENCH = "jsonl"  # the registry's user-file benchmark
-MEASURES = ("loss", "min_k", "min_k_pp", "zlib_ratio", "ngram_overlap")
 
 
 @dataclass
@@ -112,8 +111,9 @@ def truth(p: Layout) -> dict[str, bool]:
 
 
 def measure_overlap(p: Layout, opts: DemoOptions) -> dict:
-    from overlap.build import BuildOptions, build_filter
-    from overlap.measure import OverlapOptions, run_overlap
+    from overlap.build import build_filter
+    from overlap.measure import run_overlap
+    from overlap.options import BuildOptions, OverlapOptions
 
     build_filter(p.corpus, p.filter, BuildOptions(n=opts.n, workers=opts.workers))
     [summary] = run_overlap([BENCH], p.filter, p.overlap,
@@ -151,8 +151,9 @@ def train_model(p: Layout, opts: DemoOptions) -> dict:
 
 
 def evaluate_and_analyze(p: Layout, opts: DemoOptions) -> dict:
-    from contamkit.analysis.analyze import AnalysisOptions, analyze
+    from contamkit.analysis.analyze import analyze
     from contamkit.analysis.evaluate import evaluate
+    from contamkit.analysis.options import AnalysisOptions
     from training.state import latest_checkpoint
 
     evaluate(latest_checkpoint(p.model), BENCH, p.eval, bench_path=str(p.benchmark),
@@ -167,7 +168,7 @@ def evaluate_and_analyze(p: Layout, opts: DemoOptions) -> dict:
 
 def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
     """ROC AUC of each measure for telling corpus passages from held-out ones."""
-    from contamkit.experiments.detectors import separation
+    from contamkit.experiments.detectors import MEASURES, separation
     from contamkit.experiments.scoring import score_texts
     from model.checkpoint import load_checkpoint
     from model.tokenizer import load_tokenizer
@@ -189,7 +190,7 @@ def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
     rng = np.random.default_rng(opts.seed)
     return {"scores": str(p.scores),
             "auc": [separation(m, [r[m] for r in rows], member, opts.n_boot, rng).row()
-                    for m in MEASURES]}
+                    for m, measure in MEASURES.items() if not measure.needs_reference]}
 
 
 def _jsonl(path: Path) -> list[dict]:

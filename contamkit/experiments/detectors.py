@@ -1,4 +1,5 @@
-"""Membership measures (was this text in the training data?) and how well each separates.
+"""Membership measures (was this text in the training data?), one registry table, and how well
+each separates members from non-members.
 
 From the per-token log-probabilities l_1..l_n of a text under a model (PAPER.md, "Model-based
 memorization measures"):
@@ -17,13 +18,17 @@ memorization measures"):
 Every measure is turned into a *membership score* where higher means "more likely seen", so one
 ROC AUC convention serves all: AUC = P(score of a member > score of a non-member), ties counting
 one half (the Mann-Whitney U statistic over n_pos x n_neg).
+
+``MEASURES`` is the registry the experiment, its report and the demo read: a new measure is one
+entry (and, if it needs more than a text and its token log-probabilities, a field of
+``Evidence`` that ``experiments.scoring`` fills).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,17 +37,6 @@ from contamkit.analysis.shift import interval
 
 DEFAULT_K = 0.2
 LOW_FPR = 0.05  # the false-positive rate at which a true-positive rate is reported
-
-# name -> (label, sign): membership score = sign x measure.
-MEASURES: dict[str, tuple[str, float]] = {
-    "loss": ("loss (nats/token)", -1.0),
-    "min_k": ("Min-K% Prob", 1.0),
-    "min_k_pp": ("Min-K%++", 1.0),
-    "zlib_ratio": ("zlib ratio", -1.0),
-    "reference_ratio": ("reference ratio (target - reference loss)", -1.0),
-    "ngram_overlap": ("n-gram overlap fraction", 1.0),
-}
-
 
 def loss(logprobs: np.ndarray) -> float:
     return -float(np.mean(logprobs, dtype=np.float64)) if len(logprobs) else math.nan
@@ -71,17 +65,66 @@ def zlib_bytes(text: str) -> int:
     return len(zlib.compress(text.encode("utf-8")))
 
 
+# ---------------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a model-based measure may read about one text under one model."""
+
+    text: str
+    moments: np.ndarray  # [tokens, 3]: each token's log p, and the mean and deviation of log p
+    k: float = DEFAULT_K  # Min-K%'s fraction
+
+    @property
+    def logprobs(self) -> np.ndarray:
+        """The log-probability of each of the text's tokens."""
+        return self.moments[:, 0]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One membership measure.
+
+    ``compute`` gives its value for one text under one model (None: not a model measure; the
+    n-gram overlap comes from the overlap run). With ``needs_reference`` the measure is the
+    difference of ``compute`` under the target model and under a reference model trained by the
+    same recipe without the texts, so it exists only in experiments that train references.
+    """
+
+    label: str
+    direction: float  # membership score = direction x value: higher means "more likely seen"
+    compute: Callable[[Evidence], float] | None
+    needs_reference: bool = False
+
+
+MEASURES: dict[str, Measure] = {
+    "loss": Measure("loss (nats/token)", -1.0, lambda e: loss(e.logprobs)),
+    "min_k": Measure("Min-K% Prob", 1.0, lambda e: min_k_prob(e.logprobs, e.k)),
+    "min_k_pp": Measure("Min-K%++", 1.0, lambda e: min_k_plus_plus(e.moments, e.k)),
+    "zlib_ratio": Measure("zlib ratio", -1.0, lambda e: loss(e.logprobs) / zlib_bytes(e.text)),
+    "reference_ratio": Measure("reference ratio (target - reference loss)", -1.0,
+                               lambda e: loss(e.logprobs), needs_reference=True),
+    "ngram_overlap": Measure("n-gram overlap fraction", 1.0, None),
+}
+
+
+def model_measures(reference: bool) -> list[str]:
+    """The model-based measures, those needing reference models only if ``reference``."""
+    return [name for name, m in MEASURES.items()
+            if m.compute is not None and (reference or not m.needs_reference)]
+
+
 def text_measures(text: str, moments: np.ndarray, k: float = DEFAULT_K) -> dict[str, float]:
-    """The measures that need only the target model, from [n, 3] rows (log p, mu, sigma)."""
-    logprobs = moments[:, 0]
-    value = loss(logprobs)
-    return {"loss": value, "min_k": min_k_prob(logprobs, k),
-            "min_k_pp": min_k_plus_plus(moments, k), "zlib_ratio": value / zlib_bytes(text)}
+    """Every model-based measure of one text under one model, from [n, 3] rows (log p, mu,
+    sigma); for a measure that needs a reference model: this model's part, subtracted later."""
+    evidence = Evidence(text, moments, k)
+    return {name: MEASURES[name].compute(evidence) for name in model_measures(reference=True)}
 
 
 def membership_score(measure: str, values: np.ndarray) -> np.ndarray:
     """Oriented so that higher means "more likely a member"."""
-    return MEASURES[measure][1] * np.asarray(values, dtype=np.float64)
+    return MEASURES[measure].direction * np.asarray(values, dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------------- ROC AUC
@@ -148,7 +191,7 @@ class Separation:
     tpr_at_low_fpr: float | None  # true-positive rate where the false-positive rate <= LOW_FPR
 
     def row(self) -> dict:
-        return {"measure": self.measure, "label": MEASURES[self.measure][0],
+        return {"measure": self.measure, "label": MEASURES[self.measure].label,
                 "auc": self.auc["value"], "auc_low": self.auc["low"],
                 "auc_high": self.auc["high"], "tpr_at_low_fpr": self.tpr_at_low_fpr}
 

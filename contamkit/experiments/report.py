@@ -22,16 +22,17 @@ from contamkit.common.render import write_report
 from contamkit.experiments import plots
 from contamkit.experiments.config import ExperimentConfig
 from contamkit.experiments.detectors import (
+    MEASURES,
     auc_interval,
     membership_score,
+    model_measures,
     roc_curve,
     separation,
 )
 from contamkit.experiments.runner import VARIANTS, Example, Layout
-from overlap.contamination import DEFAULT_MIN_RUN, MEASURES, measure_table
+from overlap import contamination
 from overlap.runs import EXAMPLES, bench_dir
 
-MODEL_MEASURES = ("loss", "min_k", "min_k_pp", "zlib_ratio", "reference_ratio")
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
 
 
@@ -49,11 +50,10 @@ class Inputs:
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
         self.scores = {(m, v): _jsonl(paths.scores(m, v))
                        for m in cfg.models for v in self.variants}
-        # the model-based measures this run has (a reference ratio needs reference models;
-        # scores written before Min-K%++ existed lack it)
+        # the model-based measures this run has: reference ones need reference models, and
+        # scores written before a measure existed lack it
         scored = next(iter(next(iter(self.scores.values())).values()))
-        self.measures = [m for m in MODEL_MEASURES if m in scored] + (
-            ["reference_ratio"] if cfg.reference else [])
+        self.measures = [m for m in model_measures(reference=cfg.reference) if m in scored]
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
         self.overlap = _jsonl(bench_dir(paths.overlap, cfg.benchmark.name) / EXAMPLES)
@@ -68,11 +68,12 @@ class Inputs:
 
     def measure(self, model: str, measure: str) -> np.ndarray:
         """One membership measure of every example under ``model``'s injected variant."""
-        if measure == "ngram_overlap":
+        if MEASURES[measure].compute is None:  # the n-gram overlap: not a model measure
             return self.fraction
-        if measure == "reference_ratio":
-            return self.measure(model, "loss") - self.score(model, "reference", "loss")
-        return self.score(model, "injected", measure)
+        value = self.score(model, "injected", measure)
+        if MEASURES[measure].needs_reference:
+            value = value - self.score(model, "reference", measure)
+        return value
 
     def score(self, model: str, variant: str, key: str) -> np.ndarray:
         rows = self.scores[(model, variant)]
@@ -149,16 +150,18 @@ def _auc_rows(inp: Inputs, model: str, measure: str, values: np.ndarray,
     return out
 
 
-def contamination_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
+def contamination_table(inp: Inputs) -> list[dict]:
     """Every contamination measure of ``overlap.contamination`` against the truth: ROC AUC for
     injected vs held out, the share of each group it flags (value > 0), and per model the EPG
     (score on all minus score on the examples it leaves clean; the loss in bits, since the
-    headline metric can sit at its floor) beside the EPG of the true injected/held-out split."""
+    headline metric can sit at its floor) beside the EPG of the true injected/held-out split.
+    Every row resamples with the same seed, so measures that flag the same examples get the
+    same intervals."""
     a = inp.cfg.analysis
     rows = [inp.overlap[i] for i in inp.ids]
-    values = measure_table(rows, inp.cfg.overlap.n, list(MEASURES), (DEFAULT_MIN_RUN,),
-                           where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name)
-                                     / EXAMPLES))
+    values = contamination.measure_table(
+        rows, inp.cfg.overlap.n, list(contamination.MEASURES), (contamination.DEFAULT_MIN_RUN,),
+        where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name) / EXAMPLES))
     values["true split"] = (inp.copies > 0).astype(float)
     injected = inp.copies > 0
     metric = task_metrics(inp.task)[-1]
@@ -168,6 +171,7 @@ def contamination_table(inp: Inputs, rng: np.random.Generator) -> list[dict]:
     for label, v in values.items():
         ok = np.isfinite(v)
         flagged = np.nan_to_num(v, nan=-np.inf) > 0
+        rng = np.random.default_rng(a.seed)
         row = {"measure": label, **_prefixed("auc", auc_interval(
                    v[ok & injected], v[ok & ~injected], a.n_boot, rng)),
                "flagged_injected": float(flagged[injected].mean()),
@@ -270,7 +274,7 @@ def write_results(cfg: ExperimentConfig, paths: Layout, examples: list[Example],
         "detector": detector_table(inp),
         "gap": gap_table(inp, rng),
         "auc": auc_table(inp, rng),
-        "contamination": contamination_table(inp, rng),
+        "contamination": contamination_table(inp),
         "extraction": extraction_table(inp),
         "exposures": exposure_table(inp, exposure),
     }
@@ -326,7 +330,7 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]
-                for key in (m for m in inp.measures if m != "reference_ratio"):
+                for key in (m for m in inp.measures if not MEASURES[m].needs_reference):
                     row[f"{model}/{variant}/{key}"] = inp.scores[(model, variant)][e.id][key]
             row[f"{model}/exposures"] = exposure[model].get(e.id, 0.0)
             ex = inp.extraction[model].get(e.id, {})

@@ -136,7 +136,8 @@ class Runner:
 
     def make_data(self) -> dict:
         from contamkit.benchmarks import open_benchmark
-        from contamkit.corpus.read import CorpusStats, iter_documents
+        from contamkit.corpus.formats import iter_documents
+        from contamkit.corpus.read import CorpusStats
 
         cfg, b = self.cfg, self.cfg.benchmark
         source = open_benchmark(b.name, b.split, b.path, b.variant)
@@ -230,8 +231,9 @@ class Runner:
 
     def measure_overlap(self) -> dict:
         from contamkit.benchmarks import get_benchmark
-        from overlap.build import BuildOptions, build_filter
-        from overlap.measure import OverlapOptions, run_overlap
+        from overlap.build import build_filter
+        from overlap.measure import run_overlap
+        from overlap.options import BuildOptions, OverlapOptions
 
         cfg, b = self.cfg, self.cfg.benchmark
         build_filter(self.paths.corpus("injected"), self.paths.filter,

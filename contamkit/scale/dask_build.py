@@ -35,7 +35,8 @@ from contamkit.common.outputs import (
     temp_path,
 )
 from contamkit.common.progress import log
-from contamkit.corpus.read import CorpusStats, corpus_files, file_format, plan_tasks
+from contamkit.corpus.formats import corpus_files, file_format, plan_tasks
+from contamkit.corpus.read import CorpusStats
 from contamkit.scale.executor import open_executor
 from contamkit.scale.jobs import (
     CountPiece,
@@ -47,15 +48,9 @@ from contamkit.scale.jobs import (
     map_task,
 )
 from contamkit.scale.spill import PAIR_BYTES
-from overlap.build import (
-    FPR_SLACK,
-    BuildOptions,
-    exact_capacity,
-    filter_params,
-    format_summary,
-    read_stats,
-)
+from overlap.build import FPR_SLACK, exact_capacity, filter_params, format_summary, read_stats
 from overlap.filters import is_filter
+from overlap.options import BuildOptions
 from overlap.pipeline import HashSpec, task_bytes
 from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.sharded import (

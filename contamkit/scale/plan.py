@@ -11,7 +11,6 @@ upper bound, which is the safe side for sizing; scale/README.md compares it with
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ import numpy as np
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import shared_data_dir
-from contamkit.corpus.read import corpus_files, plan_tasks
+from contamkit.corpus.formats import corpus_files, plan_tasks
 from contamkit.scale.dask_build import COUNT_BYTES, RUN_BYTES
 from contamkit.scale.jobs import CountPiece, count_task
 from contamkit.scale.spill import PAIR_BYTES, sort_run, write_run
@@ -30,22 +29,9 @@ from overlap.build import exact_capacity
 from overlap.ngrams import count_distinct
 from overlap.pipeline import HashRun, HashSpec, task_bytes
 
-_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgtp]?i?b?)\s*", re.IGNORECASE)
-_PREFIXES = "kmgtp"
 GROWTH_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1)
 RATE_PROBE_BYTES = 1 << 30
 SAMPLE_BYTES = 64 << 20  # enough text to calibrate on; the rest of a larger sample is ignored
-
-
-def parse_size(text: str) -> int:
-    """Bytes in '40GB' (decimal), '825GiB' (binary), '512MiB', '3e9' or '1000'."""
-    match = _SIZE.fullmatch(str(text))
-    if not match:
-        raise UserError(f"{text!r}: not a size (examples: 40GB, 825GiB, 512MiB, 3e9)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    power = _PREFIXES.index(unit[0]) + 1 if unit and unit[0] in _PREFIXES else 0
-    base = 1024 if "i" in unit else 1000
-    return int(number * base**power)
 
 
 def format_size(size: float) -> str:

@@ -2,7 +2,7 @@
 sharded or on a Dask cluster (this package). The one place that chooses, so both commands
 (and any library caller) choose alike; ``overlap/`` itself never imports this package.
 
->>> from overlap.build import BuildOptions
+>>> from overlap.options import BuildOptions
 >>> BuildOptions(shards=4).scaled(), BuildOptions().scaled()
 (True, False)
 """
@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contamkit.scale.dask_build import build_scaled
-from contamkit.scale.dask_overlap import distributed_measure
-from overlap import build, measure
+from overlap import build
+
+if TYPE_CHECKING:
+    from overlap import measure
+
+# The scaled paths and ``overlap.measure`` (matplotlib) are imported where they run: a plain
+# build-filter then starts in a fraction of a second (bench/bench_startup.py).
 
 
 def build_filter(corpus: str | Path, out: str | Path, opts: build.BuildOptions) -> dict:
@@ -22,6 +27,8 @@ def build_filter(corpus: str | Path, out: str | Path, opts: build.BuildOptions) 
     scale-out option is set (``--scheduler``, ``--shards``, ``--max-memory``); returns the
     summary figures."""
     if opts.scaled():
+        from contamkit.scale.dask_build import build_scaled
+
         return build_scaled(corpus, out, opts)
     return build.build_filter(corpus, out, opts)
 
@@ -30,8 +37,12 @@ def run_overlap(benches: Sequence[str], filter_path: str | Path, out: str | Path
                 opts: measure.OverlapOptions) -> list[dict]:
     """Measure benchmarks against the filter, on the Dask cluster ``opts.scheduler`` if given;
     returns the summaries written."""
+    from overlap import measure
+
     if opts.scheduler is None:
         return measure.run_overlap(benches, filter_path, out, opts)
+    from contamkit.scale.dask_overlap import distributed_measure
+
     with distributed_measure(opts.scheduler, filter_path, opts.gpt2_vocab,
                              opts.connect_timeout) as on_cluster:
         return measure.run_overlap(benches, filter_path, out, opts, on_cluster)

@@ -174,3 +174,37 @@ def test_overlap(corpora, bench, tmp_path):
     common = ["--bench", "jsonl", "--bench-path", str(bench), "--out", str(out)]
     kill_everywhere(["overlap", "--filter", str(filters / "a.bloom"), *common],
                     ["overlap", "--filter", str(filters / "b.bloom"), *common], out)
+
+
+def test_decontaminate_resumes_after_a_kill(corpora, bench, tmp_path):
+    a, _ = corpora
+    out = tmp_path / "clean"
+    args = ["decontaminate", str(a), "--bench", "jsonl", "--bench-path", str(bench), "--out",
+            str(out), "--n", "8", "--min-piece", "10"]
+    code, total = run(args)
+    whole = tree(out)
+    assert code == 0 and run(["decontaminate", str(a), *args[2:-6], "--out",
+                              str(tmp_path / "x"), *args[-4:]])[0] == 0
+    for n in (3, 5):  # after the first file was written; after both
+        code, _ = run([*args, "--force"], kill_at=n)
+        assert code == -signal.SIGKILL
+        code, steps = run([*args, "--resume"])
+        assert code == 0 and tree(out) == whole
+        assert steps < total  # the files the killed run wrote were not written again
+        assert listing(tmp_path)[1] == []
+
+
+def test_overlap_of_several_benchmarks_resumes_after_a_kill(shared_data, tmp_path):
+    src = shared_data / "ptb" / "ptb.valid.txt"
+    f = tmp_path / "f.bloom"
+    assert run(["build-filter", str(src), "-o", str(f), "--workers", "1"])[0] == 0
+    out = tmp_path / "run"
+    args = ["overlap", "--bench", "ptb,wikitext2", "--filter", str(f), "--out", str(out)]
+    code, total = run(args)
+    whole = tree(out)
+    assert code == 0 and {"ptb", "wikitext2"} <= {p.name for p in out.iterdir()}
+    code, _ = run(args, kill_at=total // 2 + 2)  # the first benchmark is done, not the second
+    assert code == -signal.SIGKILL
+    code, steps = run([*args, "--resume"])
+    assert code == 0 and tree(out) == whole and steps < total - 4
+    assert listing(tmp_path)[1] == []

@@ -7,10 +7,11 @@ import pytest
 from pybloom_live import BloomFilter as PyBloom
 
 from contamkit.common.errors import UserError
-from overlap.build import BuildOptions, build_filter
+from overlap.build import build_filter
 from overlap.filters import open_filter
 from overlap.ngrams import ngram_hashes
 from overlap.normalize import words
+from overlap.options import BuildOptions
 from overlap.units import make_coder
 
 
@@ -25,7 +26,7 @@ def word_ngrams(tokens, n=8):
 
 def query(bloom, text, n=8):
     coder = make_coder("words")
-    return bloom.contains(*ngram_hashes(coder.codes(words(text)), n, bloom.params.seed))
+    return bloom.contains(*ngram_hashes(coder.codes([text])[0], n, bloom.params.seed))
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_ngrams_stop_at_documents_but_cross_lines(tmp_path):
     coder = make_coder("words")
 
     def found(text):
-        return bool(bloom.contains(*ngram_hashes(coder.codes(words(text)), 4, 0)).all())
+        return bool(bloom.contains(*ngram_hashes(coder.codes([text])[0], 4, 0)).all())
 
     assert found("alpha beta gamma delta")  # across a line break inside a document
     assert found("epsilon zeta eta theta")

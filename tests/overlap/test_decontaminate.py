@@ -13,14 +13,9 @@ import pytest
 
 from contamkit.common.errors import UserError
 from contamkit.common.paths import REPO_ROOT
-from overlap.decontaminate import (
-    DOCUMENTS_NAME,
-    REPORT_NAME,
-    DecontamOptions,
-    decontaminate,
-    plan_cut,
-)
+from overlap.decontaminate import DOCUMENTS_NAME, REPORT_NAME, decontaminate, plan_cut
 from overlap.ngram_set import NgramSet
+from overlap.options import DecontamOptions
 
 PASSAGES = [
     "Harriet folded the letter twice before slipping it beneath the loose floorboard where "

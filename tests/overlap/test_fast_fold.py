@@ -4,10 +4,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from overlap.coders import WordCoder
 from overlap.fast_fold import fold_texts, normalized_strings
 from overlap.murmur import word_codes
 from overlap.normalize import CONTEXTUAL, fold_alone, normalize, words
-from overlap.units import WordCoder
 
 
 def _words_of_batch(texts: list[str]) -> list[list[str]]:

@@ -9,11 +9,13 @@ import re
 import numpy as np
 import pytest
 
-from contamkit.corpus.read import CorpusStats, Task, plan_tasks, read_task
+from contamkit.corpus.formats import plan_tasks, read_task
+from contamkit.corpus.read import CorpusStats, Task
 from overlap import build, murmur
-from overlap.build import BuildOptions, build_filter, exact_capacity, sample_first
+from overlap.build import build_filter, exact_capacity, sample_first
 from overlap.filters import open_filter
 from overlap.normalize import words
+from overlap.options import BuildOptions
 from overlap.units import make_coder
 
 FPR = 1e-3
@@ -33,7 +35,7 @@ def exact_ngrams(text):
 def answers(path, ngrams):
     """The filter's answer for each n-gram (a tuple of normalized words)."""
     bloom = open_filter(path)
-    codes = make_coder("words").codes([w for g in ngrams for w in g])
+    codes = make_coder("words").codes([" ".join(w for g in ngrams for w in g)])[0]
     lengths = np.full(len(ngrams), N, dtype=np.int64)
     return bloom.contains(*murmur.window_hashes(codes, lengths, lengths, N, 0))
 

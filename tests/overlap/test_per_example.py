@@ -25,7 +25,7 @@ def filter_of(texts, n, coder):
                                 tokenizer=coder.tokenizer, seed=0)
     bloom = BloomFilter(params)
     for t in texts:
-        bloom.add(*ngram_hashes(coder.coder.codes(words(t)), n, 0))
+        bloom.add(*ngram_hashes(coder.codes([t])[0], n, 0))
     return bloom
 
 
@@ -163,6 +163,12 @@ def test_lambada_against_its_own_filter(shared_data, tmp_path):
     assert s["filter"]["params"]["n"] == 8 and s["filter"]["path"] == str(f)
     rows = [json.loads(x) for x in (out / "lambada" / "examples.jsonl").read_text().splitlines()]
     assert len(rows) == 5153 and all(r["overlap_pct"] == 100.0 for r in rows)
+    # one run over the whole passage; the scored part is the target word's units at the end
+    from contamkit.benchmarks import load_benchmark
+
+    targets = [e.fields["target"] for e in load_benchmark("lambada", "test", shared_data)]
+    assert all(r["runs"] == [[0, r["units"]]] for r in rows)
+    assert [r["units"] - r["scored_from"] for r in rows] == [len(words(t)) for t in targets]
     csv_lines = (out / "lambada" / "examples.csv").read_text().splitlines()
     assert csv_lines[0].startswith("id,units,ngrams") and len(csv_lines) == 5154
     for png in ("overlap_buckets.png", "overlap_spread.png"):

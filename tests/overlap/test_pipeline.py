@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from contamkit.corpus import read
+from contamkit.corpus.formats import read_task
 from contamkit.corpus.read import CorpusStats, Task
 from overlap.ngrams import ngram_hashes
-from overlap.normalize import words
 from overlap.pipeline import hash_task, ngram_stream
 from overlap.units import make_coder
 
@@ -45,11 +45,11 @@ def test_one_line_document_in_pieces_gives_the_whole_documents_ngrams(unit, tmp_
     path = tmp_path / "one.txt"
     path.write_text(text)
     coder = make_coder(unit)
-    expected = ngram_hashes(coder.codes(words(text)), 4, 3)  # the whole text, coded at once
+    expected = ngram_hashes(coder.codes([text])[0], 4, 3)  # the whole text, coded at once
     for piece in (37, 64, 1000):
         monkeypatch.setattr(read, "PIECE_BYTES", piece)
         monkeypatch.setattr(read, "MAX_RUN_BYTES", 1 << 20)
-        docs = list(read.read_task(Task(str(path)), "text", CorpusStats()))
+        docs = list(read_task(Task(str(path)), "text", CorpusStats()))
         assert len(docs) > 30 and "".join(d.text for d in docs) == text
         for tasks in ([Task(str(path))], [Task(str(path), s, s + 4096)
                                            for s in range(0, path.stat().st_size, 4096)]):
@@ -64,7 +64,7 @@ def test_long_json_records_are_hashed_in_pieces(tmp_path, monkeypatch):
     path = tmp_path / "c.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     coder = make_coder("words")
-    expected = [ngram_hashes(coder.codes(words(t)), 4, 3)[0] for t in texts]
+    expected = [ngram_hashes(coder.codes([t])[0], 4, 3)[0] for t in texts]
     monkeypatch.setattr(read, "PIECE_BYTES", 50)
     h1, _ = task_hashes([Task(str(path))], "words")
     assert np.array_equal(h1, np.concatenate(expected))  # and none across records
@@ -78,7 +78,7 @@ def test_ranges_cut_inside_a_huge_line_read_it_once(tmp_path, monkeypatch):
     path = tmp_path / "t.txt"
     path.write_text("".join(lines))
     tasks = [Task(str(path), s, s + 1000) for s in range(0, path.stat().st_size, 1000)]
-    pieces = [d for t in tasks for d in read.read_task(t, "text", CorpusStats())
+    pieces = [d for t in tasks for d in read_task(t, "text", CorpusStats())
               if not d.lookahead]
     assert "".join(d.text for d in pieces) == "".join(lines)
     assert max(len(d.text) for d in pieces) <= 64 + 5
@@ -90,6 +90,6 @@ def test_a_run_without_whitespace_is_cut_at_a_character_boundary(tmp_path, monke
     text = "é" * 1000  # 2000 bytes, no whitespace
     path = tmp_path / "t.txt"
     path.write_text(text)
-    docs = list(read.read_task(Task(str(path)), "text", CorpusStats()))
+    docs = list(read_task(Task(str(path)), "text", CorpusStats()))
     assert "".join(d.text for d in docs) == text
     assert max(len(d.text.encode()) for d in docs) <= 256 + 64

@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from contamkit.common.paths import REPO_ROOT
-from overlap.build import BuildOptions, build_filter
+from overlap.build import build_filter
+from overlap.options import BuildOptions
 
 TRAIN = ("the old lighthouse keeper climbed the spiral stairs every evening at dusk to light "
          "the great lamp for the fishing boats that came home late across the dark and stormy "

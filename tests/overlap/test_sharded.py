@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from contamkit.common.errors import UserError
-from contamkit.corpus.read import corpus_files, plan_tasks
+from contamkit.corpus.formats import corpus_files, plan_tasks
 from contamkit.scale.route import build_filter
 from overlap.bloom import BloomFilter, FilterParams
-from overlap.build import BuildOptions, exact_capacity
+from overlap.build import exact_capacity
 from overlap.filters import filter_info, open_filter
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec
 from overlap.verify import random_probe_hashes, verify_filter
 from tests.overlap.same_build import same_build

@@ -11,7 +11,8 @@ import pytest
 from contamkit.common.paths import REPO_ROOT
 from model.tokenizer import load_gpt2
 from overlap.normalize import words
-from overlap.table6 import PAPER, Convention, measure_dataset, table6
+from overlap.options import Convention
+from overlap.table6 import PAPER, measure_dataset, table6
 from overlap.units import make_coder
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contamkit.corpus.read import iter_documents
+from contamkit.corpus.formats import iter_documents
 from overlap.units import make_coder
 
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from contamkit import cli
-from contamkit.analysis.analyze import AnalysisOptions, analyze, parse_edges
+from contamkit.analysis.analyze import analyze
+from contamkit.analysis.options import AnalysisOptions
 from contamkit.common.errors import UserError
+from contamkit.common.parse import parse_percent_edges
 
 FAST = AnalysisOptions(n_boot=300, n_perm=300)
 
@@ -195,10 +197,13 @@ def test_broken_runs(tmp_path, synthetic):
 
 
 def test_bucket_edges_are_checked():
-    assert parse_edges("0.1, 0.3") == (0.1, 0.3)
-    for text in ("x", "0.3,0.1", "0,0.5", "0.5,1"):
+    assert parse_percent_edges("10, 30") == (10.0, 30.0)
+    assert AnalysisOptions(edges=(0.0, 10.0, 30.0, 100.0)).fractions() == (0.1, 0.3)
+    for text in ("x", "30,10", "-1,5", "50,101"):
         with pytest.raises(UserError, match="--buckets"):
-            AnalysisOptions(edges=parse_edges(text)).check()
+            AnalysisOptions(edges=parse_percent_edges(text)).check()
+    with pytest.raises(UserError, match="--buckets"):
+        AnalysisOptions(edges=(30.0, 10.0)).check()
 
 
 def test_cli_reports_a_mismatch_in_one_line(tmp_path, synthetic, capsys):

@@ -60,7 +60,6 @@ def test_mistakes_exit_2_with_one_line(tmp_path, checkpoint, tiny_model, shared_
     other = tmp_path / "other"
     save_checkpoint(tiny_model, other, "bpe300:0123456789abcdef")
     cases = [
-        ([checkpoint, "--limit", 0], "--limit must be positive"),
         ([other], "is not GPT-2's and its training data"),
         ([other, "--tokenizer", "gpt2"], "was trained with tokenizer bpe300"),
         ([checkpoint, "--variant", "xml", "--bench", "winograd"],
@@ -73,3 +72,7 @@ def test_mistakes_exit_2_with_one_line(tmp_path, checkpoint, tiny_model, shared_
         assert run("--model", *args, *bench, *limit, "--out", tmp_path / "o") == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith("error: ") and message in err, err
+    with pytest.raises(SystemExit) as e:  # an option out of range: argparse's usage error
+        run("--model", checkpoint, "--bench", "lambada", "--limit", 0, "--out", tmp_path / "o")
+    assert e.value.code == 2
+    assert "argument --limit: must be at least 1, got 0" in capsys.readouterr().err

@@ -11,17 +11,19 @@ import torch
 
 from contamkit.analysis.evaluators import (
     EVALUATORS,
-    EvalOptions,
     coqa_prompt,
     evaluate_coqa,
     evaluate_lambada,
     evaluate_lm,
     evaluate_winograd,
+    evaluator_for,
 )
 from contamkit.analysis.metrics import summarize
+from contamkit.analysis.options import EvalOptions
 from contamkit.benchmarks import Example, load_benchmark
 from contamkit.benchmarks.lambada import context_target
 from contamkit.benchmarks.registry import REGISTRY
+from contamkit.common.errors import UserError
 
 OPTS = EvalOptions(batch_size=3)
 BLOCK = 64  # the tiny models' block size (conftest)
@@ -157,7 +159,21 @@ def test_coqa_f1_of_a_model_that_always_says_no(tmp_path, gpt2_tok, forced_model
         assert rows[0]["turns"] == 2 and rows[0]["source"] == "cnn"
 
 
+def test_coqa_answers_end_at_their_first_line_break(tmp_path, gpt2_tok, model, monkeypatch):
+    """lm-eval's coqa keeps the first line of the stripped generation."""
+    path = tmp_path / "coqa-dev-v1.0.json"
+    path.write_text(json.dumps(COQA))
+    generated = gpt2_tok.encode(" no\nyes, no")
+    monkeypatch.setattr("contamkit.analysis.evaluators.generate", lambda *a, **k: generated)
+    rows = evaluate_coqa(model, gpt2_tok, load_benchmark("coqa", "valid", path), OPTS)
+    assert all(p == "no" for r in rows for p in r["predictions"])
+    assert [f for r in rows for f in r["f1"]] == pytest.approx([1.0, 4 / 9, 0.0])
+
+
 def test_every_benchmark_task_has_an_evaluator():
     assert all(b.task in EVALUATORS for b in REGISTRY.values())
     assert [REGISTRY[b].task for b in ("lambada", "coqa", "winograd", "ptb", "wikitext103")] == [
         "lambada", "coqa", "winograd", "lm", "lm"]
+    assert evaluator_for("lambada") is EVALUATORS["lambada"]
+    with pytest.raises(UserError, match="no evaluator for task 'nonsense'"):
+        evaluator_for("nonsense")

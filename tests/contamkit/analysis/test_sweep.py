@@ -16,6 +16,7 @@ from contamkit.cli import main
 from tests.contamkit.analysis.test_analyze import eval_summary, overlap_summary, write_run
 
 FAST = SweepOptions(n_boot=200, n_perm=1000, thresholds=6)
+LLAMA = "token_contamination(L=10)"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,12 @@ def test_every_cell_matches_a_direct_computation(planted, result):
     longest = [c["threshold"] for c in s["cells"] if c["measure"] == "longest_run"]
     assert longest[0] == 0 and all(t in set(planted["longest"]) for t in longest[1:])
     assert max(longest) < planted["longest"].max()
+    # at threshold 0 every measure but token_contamination (no scattered match reaches L = 10)
+    # flags the examples with any match: same resamples, same interval and p-value
+    zero = [c for c in s["cells"] if c["threshold"] == 0 and c["measure"] != LLAMA]
+    assert len(zero) == 6 and len({(c["epg_low"], c["epg_high"], c["p_value"]) for c in zero}) == 1
+    [llama] = [c for c in s["cells"] if c["threshold"] == 0 and c["measure"] == LLAMA]
+    assert llama["flagged"] == (planted["kind"] == 0).sum()
     assert s["measures"].keys() == {"ngram_fraction", "any_match", "longest_run",
                                     "longest_run_share", "coverage",
                                     "token_contamination(L=10)", "matched_spans"}
@@ -186,12 +193,17 @@ def test_cli_errors_are_one_line(result, tmp_path, capsys):
                                                    for i in range(600)])
     cases = [(["--overlap", str(tmp_path / "ov")], "run `overlap` again"),
              (["--overlap", str(tmp_path / "ov"), "--part", "scored"], "declares no scored"),
-             (["--overlap", str(root / "ov"), "--measures", "nope"], "unknown measure 'nope'"),
-             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1'"),
-             (["--overlap", str(root / "ov"), "--min-run", "x"], "--min-run 'x'")]
+             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1'")]
     for args, message in cases:
         code = main(["contamination-sweep", "--eval", str(root / "ev"), "--out",
                      str(tmp_path / "out"), *args])
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and message in line, line
+    # bad option values are refused while parsing, naming the option
+    for args, message in ((["--measures", "nope"], "--measures: unknown measure 'nope'"),
+                          (["--min-run", "x"], "--min-run: 'x' is not a number"),
+                          (["--alpha", "1.5"], "--alpha: must be between 0 and 1")):
+        code = main(["contamination-sweep", "--eval", str(root / "ev"), "--out",
+                     str(tmp_path / "out"), "--overlap", str(root / "ov"), *args])
+        assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -190,3 +190,22 @@ def test_every_registry_download_is_https():
     urls = {f.remote.url for b in REGISTRY.values() for v in b.variant_specs
             for files in v.files.values() for f in files}
     assert [u for u in urls if u.startswith("http://")] == []
+
+
+def test_the_shared_copies_equal_their_pinned_checksums(shared_data):
+    """Where the shared data holds a file we pin (a direct download, or a pinned archive
+    member), its bytes are the pinned ones: the pins were computed from the official files."""
+    from contamkit.benchmarks.registry import REGISTRY
+    from contamkit.common.files import file_sha256
+
+    checked = 0
+    for b in REGISTRY.values():
+        for v in b.variant_specs:
+            for files in v.files.values():
+                for f in files:
+                    pin = f.sha256 or (f.remote.sha256 if f.remote.member is None else None)
+                    local = shared_data / f.subdir / f.name
+                    if pin and local.is_file():
+                        assert file_sha256(local) == pin, local
+                        checked += 1
+    assert checked >= 6  # PTB x3, LAMBADA jsonl, WSC jsonl, the WikiText test members

@@ -75,3 +75,6 @@ def test_winogrande_partial_scoring_fields(hf_release):
     assert ian.text == ("Ian volunteered to eat Dennis's menudo after already having a bowl "
                         "because Dennis despised eating intestine.")
     assert get_benchmark("winogrande").task == "winograd"
+    # the scored part ends the text, as overlap's scored-part marking needs
+    assert get_benchmark("winogrande").scored_field == "continuation"
+    assert all(e.text.endswith(e.fields["continuation"]) for e in examples)

@@ -12,6 +12,10 @@ def test_gsm8k_answer_is_the_number_after_the_mark_and_text_holds_the_solution(h
                                               "How many dollars does he spend?\nAnswer:")
     assert examples[1].text.endswith("He spends 3 * 15 = <<3*15=45>>45 dollars.\n#### 45")
     assert get_benchmark("gsm8k").task == "exact_match"
+    for name in ("gsm8k", "triviaqa", "squad"):  # the answer, the scored part, ends the text
+        assert get_benchmark(name).scored_field == "answer"
+        assert all(e.text.endswith(e.fields["answer"])
+                   for e in load_benchmark(name, path=hf_release))
 
 
 def test_triviaqa_prompt_adds_question_mark_and_keeps_aliases(hf_release):

@@ -7,14 +7,8 @@ import pytest
 import zstandard
 
 from contamkit.common.errors import UserError
-from contamkit.corpus.read import (
-    CorpusStats,
-    Task,
-    corpus_files,
-    iter_documents,
-    plan_tasks,
-    read_task,
-)
+from contamkit.corpus.formats import corpus_files, iter_documents, plan_tasks, read_task
+from contamkit.corpus.read import CorpusStats, Task
 
 
 def test_all_formats(tmp_path):

@@ -14,7 +14,8 @@ import pytest
 import zstandard
 
 from contamkit.common.paths import REPO_ROOT
-from contamkit.corpus.read import CorpusStats, iter_documents
+from contamkit.corpus.formats import iter_documents
+from contamkit.corpus.read import CorpusStats
 
 GOOD = "".join(json.dumps({"text": f"document {i} " + "word " * 20}) + "\n" for i in range(200))
 

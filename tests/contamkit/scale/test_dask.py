@@ -17,7 +17,7 @@ from contamkit.corpus.read import Task
 from contamkit.scale.executor import NO_DASHBOARD
 from contamkit.scale.jobs import SpillLayout, map_task
 from contamkit.scale.route import build_filter
-from overlap.build import BuildOptions
+from overlap.options import BuildOptions
 from overlap.pipeline import HashSpec
 from tests.overlap.same_build import same_build
 

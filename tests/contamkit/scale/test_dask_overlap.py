@@ -3,7 +3,8 @@
 import json
 
 from contamkit.cli import main
-from overlap.build import BuildOptions, build_filter
+from overlap.build import build_filter
+from overlap.options import BuildOptions
 
 
 def rows(path):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from contamkit.common.errors import UserError
-from contamkit.scale.plan import Calibration, calibrate, estimate, growth_exponent, parse_size
+from contamkit.common.parse import parse_size
+from contamkit.scale.plan import Calibration, calibrate, estimate, growth_exponent
 from contamkit.scale.route import build_filter
-from overlap.build import BuildOptions
+from overlap.options import BuildOptions
 
 
 def test_parse_size():

@@ -9,8 +9,11 @@ Generates (seeded, cached under ``--data``) the corpus shapes that used to blow 
 
 and runs ``python cli.py build-filter CORPUS -o OUT`` on each, exactly as a user types it,
 polling the resident memory of the whole process tree (psutil, every 20 ms). It prints one row
-per run: wall seconds, MB/s (uncompressed text bytes / wall), peak RSS, the filter's size and
-peak RSS minus the filter (the bound is 512 MB). ``--code DIR`` runs another checkout's
+per run: wall seconds, CPU seconds (user + sys, the less noisy figure on a shared machine), MB/s
+(uncompressed text bytes / wall), peak RSS (summed over the tree: pages a forked worker shares
+with its parent count twice), peak PSS (shared pages split between the processes sharing
+them), the filter's size and peak RSS minus the filter (the bound is
+512 MB). ``--code DIR`` runs another checkout's
 ``cli.py`` (e.g. an export of an older commit, to compare before and after).
 
     nice python bench/bench_build_memory.py --mb 100 --unit words
@@ -87,24 +90,30 @@ def text_bytes(corpus: Path) -> int:
     return total
 
 
-def run_tree(cmd: list[str], env: dict) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS of the process and its children in bytes, exit code)."""
+def run_tree(cmd: list[str], env: dict) -> tuple[float, int, int, int, float]:
+    """(wall seconds, peak RSS and peak PSS of the process and its children in bytes, exit
+    code, CPU seconds of the process and the children it waited for)."""
     start = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        rss = 0
+    peak = peak_pss = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        rss = pss = 0
         try:
             for p in [proc, *proc.children(recursive=True)]:
-                rss += p.memory_info().rss
+                full = p.memory_full_info()
+                rss, pss = rss + full.rss, pss + full.pss
         except psutil.NoSuchProcess:
             pass
-        peak = max(peak, rss)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.02)
     wall = time.perf_counter() - start
-    if proc.returncode:
+    code = os.waitstatus_to_exitcode(status)
+    if code:
         sys.stderr.write(proc.stderr.read().decode()[-2000:])
-    return wall, peak, proc.returncode
+    return wall, peak, peak_pss, code, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -119,8 +128,8 @@ def main() -> None:
     args = ap.parse_args()
     data = Path(args.data)
     env = {**os.environ, "PYTHONPATH": args.code, "CONTAM_PROGRESS": "0"}
-    print(f"{'shape':<11} {'unit':<6} {'wall s':>7} {'MB/s':>6} {'peak MB':>8} "
-          f"{'filter MB':>9} {'peak-filter':>11}  code={args.code}")
+    print(f"{'shape':<11} {'unit':<6} {'wall s':>7} {'CPU s':>6} {'MB/s':>6} {'peak MB':>8} "
+          f"{'PSS MB':>7} {'filter MB':>9} {'peak-filter':>11}  code={args.code}")
     for shape in args.shapes.split(","):
         corpus = make_corpus(shape, args.mb, data)
         nbytes = text_bytes(corpus)
@@ -129,10 +138,10 @@ def main() -> None:
                "-o", str(out), "--unit", args.unit, *args.extra.split()]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
-        wall, peak, rc = run_tree(cmd, env)
+        wall, peak, pss, rc, cpu = run_tree(cmd, env)
         size = out.stat().st_size if out.exists() and not rc else 0
-        print(f"{shape:<11} {args.unit:<6} {wall:7.1f} {nbytes / wall / 1e6:6.1f} "
-              f"{peak / 1e6:8.0f} {size / 1e6:9.0f} {(peak - size) / 1e6:11.0f}"
+        print(f"{shape:<11} {args.unit:<6} {wall:7.1f} {cpu:6.1f} {nbytes / wall / 1e6:6.1f} "
+              f"{peak / 1e6:8.0f} {pss / 1e6:7.0f} {size / 1e6:9.0f} {(peak - size) / 1e6:11.0f}"
               + (f"  FAILED rc={rc}" if rc else ""), flush=True)
         out.unlink(missing_ok=True)
 

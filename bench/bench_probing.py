@@ -23,7 +23,7 @@ from overlap.bloom import BloomFilter, FilterParams  # noqa: E402
 from overlap.murmur import fmix  # noqa: E402
 
 U = np.uint64
-META = dict(n=8, unit="words", normalizer="bench", tokenizer="", seed=0)
+META = dict(n=8, unit="words", normalizer="bench", tokenizer="", seed=0, layout="classic")
 BATCH = 25_000_000
 
 

@@ -31,6 +31,7 @@ from contamkit.common.parse import (
 )
 from contamkit.common.processes import raise_on_sigterm
 from contamkit.common.progress import setup_logging
+from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 from overlap.options import BuildOptions, Convention, DecontamOptions, OverlapOptions
 from training.config import TrainConfig, parse_value
 
@@ -63,6 +64,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=8, help="n-gram length (default 8)")
     p.add_argument("--fpr", type=probability, default=1e-8,
                    help="target false-positive rate (default 1e-8)")
+    p.add_argument("--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT,
+                   help=f"filter layout (default {DEFAULT_LAYOUT})")
     p.add_argument("--workers", type=positive_int, default=1, help="worker cores (default 1)")
     p.add_argument("--max-memory", default="4GiB", type=parse_size,
                    help="memory per worker for a shard (default 4GiB)")
@@ -75,7 +78,8 @@ def run_plan(args: argparse.Namespace) -> None:
     from contamkit.scale.plan import calibrate, estimate, format_plan, plan_summary
 
     cal = calibrate(args.sample, args.n)
-    plan = estimate(args.corpus_bytes, args.fpr, args.workers, args.max_memory, cal)
+    plan = estimate(args.corpus_bytes, args.fpr, args.workers, args.max_memory, cal,
+                    layout=args.layout)
     print(json.dumps(plan_summary(plan, cal), indent=2) if args.json else format_plan(plan, cal))
 
 
@@ -353,7 +357,8 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("contamination-sweep",
                        help="which contamination definition explains the score gain (EPG)")
     p.add_argument("--overlap", required=True, help="directory written by `overlap`")
-    p.add_argument("--eval", required=True, help="directory written by `evaluate`")
+    p.add_argument("--eval", required=True, help="directory written by `evaluate`, or "
+                   "lm-evaluation-harness's --log_samples output (as for analyze)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, SweepOptions)
     p.set_defaults(func=run_contamination_sweep)

@@ -1,6 +1,10 @@
 """A persistent Bloom filter of n-gram hashes: compiled probe loops over a file-backed bit array.
 
-Sizing (PAPER.md): m = the first prime >= -n·ln p / (ln 2)² bits and k = round(log2(1/p))
+Two layouts (``overlap.layouts``, recorded in the parameters, so a filter is always read the way
+it was written): ``blocked``, the default for new filters, puts all k probes of an n-gram in two
+cache lines; ``classic``, the paper's, spreads them over the whole filter, as follows.
+
+Classic sizing (PAPER.md): m = the first prime >= -n·ln p / (ln 2)² bits and k = round(log2(1/p))
 probes; at p = 1e-8 that is 38.34 bits per element and k = 27. Probe i of an n-gram with
 128-bit hash (h1, h2) is bit g_i = (a + i·b + i(i-1)/2·c) mod m, with a = h1 mod m,
 b = 1 + h2 mod (m - 1) and c = fmix64(h1 xor rotl32(h2)) mod m: double hashing with the
@@ -12,7 +16,7 @@ n-grams: 65 hits for a + i·b, 12 with the cubic term of "enhanced" double hashi
 scheme, against 1.0 expected). m is prime, so that no step b has a small order
 modulo m (a composite m let a step of m/2, m/3, ... cycle through 2, 3, ... bits).
 
-File format (version 2), all little-endian::
+File format (version 3: adds the layout to the parameters), all little-endian::
 
     8 bytes   magic b"CTMBLOOM"
     4 bytes   format version
@@ -42,11 +46,11 @@ import xxhash
 from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
 from contamkit.common.schema import Field, at_least, between, validate
-from overlap import probes
+from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 from overlap.provenance import SCHEMA as PROVENANCE_SCHEMA
 
 MAGIC = b"CTMBLOOM"
-FORMAT_VERSION = 2  # 2: enhanced double hashing, prime m
+FORMAT_VERSION = 3  # 2: enhanced double hashing, prime m; 3: layout recorded
 _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
@@ -63,6 +67,7 @@ PARAMS_SCHEMA = {
     "k": Field(int, lambda v: 1 <= v <= MAX_K, f"between 1 and {MAX_K}"),
     "target_fpr": Field(float, *between(0, 1)),
     "capacity": Field(int, *at_least(1)),
+    "layout": Field(str, lambda v: v in LAYOUTS, "one of " + ", ".join(LAYOUTS)),
 }
 HEADER_SCHEMA = {
     "params": Field(dict, fields=PARAMS_SCHEMA, closed=True),
@@ -89,16 +94,18 @@ class FilterParams:
     k: int
     target_fpr: float
     capacity: int
+    layout: str = DEFAULT_LAYOUT  # a key of overlap.layouts.LAYOUTS
 
     @staticmethod
-    def sized(capacity: int, fpr: float, **kw) -> FilterParams:
+    def sized(capacity: int, fpr: float, layout: str = DEFAULT_LAYOUT, **kw) -> FilterParams:
         """Parameters for ``capacity`` distinct n-grams at false-positive rate ``fpr``."""
         if not 0 < fpr < 1:
             raise UserError(f"false-positive rate must be in (0, 1), got {fpr}")
+        if layout not in LAYOUTS:
+            raise UserError(f"unknown filter layout {layout!r} (known: {', '.join(LAYOUTS)})")
         capacity = max(int(capacity), 1)
-        m = next_prime(max(math.ceil(-capacity * math.log(fpr) / math.log(2) ** 2), 64))
-        k = max(round(math.log2(1 / fpr)), 1)
-        return FilterParams(m=m, k=k, target_fpr=fpr, capacity=capacity, **kw)
+        m, k = LAYOUTS[layout].impl().size(capacity, fpr)
+        return FilterParams(m=m, k=k, target_fpr=fpr, capacity=capacity, layout=layout, **kw)
 
     def query_mismatch(self, n: int, unit: str, normalizer: str, tokenizer: str) -> str | None:
         """Why n-grams made with these settings cannot be looked up here (None if they can)."""
@@ -106,38 +113,6 @@ class FilterParams:
         diffs = [f"{k}={v!r} (filter has {getattr(self, k)!r})" for k, v in wanted.items()
                  if getattr(self, k) != v]
         return ", ".join(diffs) or None
-
-
-def _is_prime(n: int) -> bool:
-    """Deterministic Miller-Rabin: these bases decide every n < 3.3e24."""
-    if n < 2:
-        return False
-    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
-    if n in bases:
-        return True
-    if any(n % p == 0 for p in bases):
-        return False
-    d, r = n - 1, 0
-    while d % 2 == 0:
-        d, r = d // 2, r + 1
-    for a in bases:
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(r - 1):
-            x = x * x % n
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def next_prime(n: int) -> int:
-    """The smallest prime >= n (about ln n candidates are tried)."""
-    while not _is_prime(n):
-        n += 1
-    return n
 
 
 def _u64(h: np.ndarray) -> np.ndarray:
@@ -152,11 +127,12 @@ def _checksum(bits: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _popcount(bits: np.ndarray) -> int:
-    total = 0
-    for start in range(0, len(bits), _CHECKSUM_BLOCK):
-        total += int(np.bitwise_count(bits[start : start + _CHECKSUM_BLOCK]).sum())
-    return total
+def _zeros(nbytes: int) -> np.ndarray:
+    """Zeroed bits starting on a 64-byte boundary, so that a line of the blocked layout is one
+    cache line (large allocations otherwise start 16 bytes past a page boundary)."""
+    raw = np.zeros(nbytes + 64, dtype=np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip : skip + nbytes]
 
 
 class BloomFilter:
@@ -166,8 +142,9 @@ class BloomFilter:
                  provenance: dict | None = None):
         self.params = params
         self.provenance = provenance  # the corpus it was built from (overlap.provenance)
+        self.layout = LAYOUTS[params.layout].impl()  # overlap.classic or overlap.blocked
         nbytes = (params.m + 7) // 8
-        self.bits = np.zeros(nbytes, dtype=np.uint8) if bits is None else bits
+        self.bits = _zeros(nbytes) if bits is None else bits
         if len(self.bits) != nbytes:
             raise ValueError(f"bit array has {len(self.bits)} bytes, parameters need {nbytes}")
         self.inserted = inserted  # n-gram occurrences added, duplicates included
@@ -175,42 +152,38 @@ class BloomFilter:
     # ------------------------------------------------------------------ probes (overlap.probes)
     def add(self, h1: np.ndarray, h2: np.ndarray) -> None:
         """Insert the n-grams with hashes (h1, h2)."""
-        probes.add(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k)
+        self.layout.add(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k)
         self.inserted += len(h1)
 
     def contains(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Boolean membership of each n-gram (false positives at the filter's rate)."""
         out = np.empty(len(h1), dtype=bool)
-        probes.contains(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k, out)
+        self.layout.contains(self.bits, _u64(h1), _u64(h2), self.params.m, self.params.k, out)
         return out
 
     # ------------------------------------------------------------------ statistics
+    def _fill(self):
+        return self.layout.stats(self.bits, self.params.m, self.params.k)
+
     def fill_ratio(self) -> float:
-        return _popcount(self.bits) / self.params.m
+        return self._fill().fill_ratio
 
     def estimated_count(self) -> float:
-        """Distinct n-grams estimated from the fill ratio (Swamidass & Baldi)."""
-        fill = self.fill_ratio()
-        if fill >= 1.0:
-            return math.inf
-        return -self.params.m / self.params.k * math.log1p(-fill)
+        """Distinct n-grams estimated from the bits (``overlap.classic``, ``overlap.blocked``)."""
+        return self._fill().estimated_distinct
 
     def estimated_fpr(self) -> float:
-        """The false-positive rate this filter has now, from its fill ratio."""
-        return self.fill_ratio() ** self.params.k
-
-    def bits_per_element(self) -> float:
-        count = self.estimated_count()
-        return self.params.m / count if count else math.inf
+        """The false-positive rate this filter has now, from its bits."""
+        return self._fill().estimated_fpr
 
     def stats(self) -> dict:
-        fill = self.fill_ratio()
-        count = -self.params.m / self.params.k * math.log1p(-fill) if fill < 1 else math.inf
+        fill = self._fill()
+        count = fill.estimated_distinct
         return {
-            "fill_ratio": fill,
+            "fill_ratio": fill.fill_ratio,
             "estimated_distinct": count,
             "inserted": self.inserted,
-            "estimated_fpr": fill**self.params.k,
+            "estimated_fpr": fill.estimated_fpr,
             "bits_per_element": self.params.m / count if count else math.inf,
             "size_bytes": len(self.bits),
         }
@@ -225,7 +198,8 @@ class BloomFilter:
                 if getattr(other.params, k) != v
             ]
             raise UserError("cannot merge filters with different parameters: " + "; ".join(diffs))
-        return BloomFilter(self.params, self.bits | other.bits, self.inserted + other.inserted)
+        bits = np.bitwise_or(self.bits, other.bits, out=_zeros(len(self.bits)))
+        return BloomFilter(self.params, bits, self.inserted + other.inserted)
 
     # ------------------------------------------------------------------ persistence
     def header(self) -> dict:
@@ -255,6 +229,9 @@ class BloomFilter:
         path = Path(path)
         header, offset = read_header(path)
         params = FilterParams(**header["params"])
+        if params.layout == "blocked" and params.m % 512:
+            raise UserError(f"{path}: a blocked filter's m must be whole 512-bit lines, "
+                            f"got {params.m}")
         nbytes = (params.m + 7) // 8
         size = path.stat().st_size
         if size != offset + nbytes:
@@ -278,7 +255,9 @@ def read_header(path: Path) -> tuple[dict, int]:
             _, version, length, crc = _PREFIX.unpack(prefix)
             if version != FORMAT_VERSION:
                 raise UserError(
-                    f"{path}: filter format version {version}, this toolkit reads {FORMAT_VERSION}"
+                    f"{path}: filter format version {version}, this toolkit reads "
+                    f"{FORMAT_VERSION} (the format records the layout since version 3); "
+                    "rebuild it with build-filter"
                 )
             raw = f.read(length)
     except OSError as e:

@@ -49,7 +49,7 @@ MAX_REBUILDS = 2
 
 def filter_params(opts: BuildOptions, capacity: int, tokenizer: str) -> FilterParams:
     """The filter's parameters for ``capacity`` distinct n-grams with these options."""
-    return FilterParams.sized(capacity, opts.fpr, n=opts.n, unit=opts.unit,
+    return FilterParams.sized(capacity, opts.fpr, layout=opts.layout, n=opts.n, unit=opts.unit,
                               normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=opts.seed)
 
 

@@ -18,6 +18,7 @@ from contamkit.common.parse import (
     positive_int,
     probability,
 )
+from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 from overlap.units import find_unit, parse_unit, unit_names
 
 DEFAULT_EDGES = (0.0, 15.0)  # buckets 0 %, (0, 15 %], > 15 % (the paper's LAMBADA split)
@@ -33,6 +34,8 @@ class BuildOptions:
     fpr: float = option(1e-8, "target false-positive rate", parse=probability)
     capacity: int | None = option(None, "distinct n-grams to size for", parse=count,
                                   shown_default="count")
+    layout: str = option(DEFAULT_LAYOUT, "where an n-gram's probes land: " + "; ".join(
+        f"{name}, {layout.help}" for name, layout in LAYOUTS.items()), choices=tuple(LAYOUTS))
     workers: int = option(0, "cores to use (1 runs on one thread, 2 on threads of one process, "
                           "more add hashing processes)", parse=positive_int, shown_default="all")
     seed: int = option(0, "hash seed (a filter parameter)", parse=non_negative_int)

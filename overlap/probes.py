@@ -92,3 +92,75 @@ def contains(bits: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int,
             if i >= lead and not _is_set(bits, pos):
                 out[j] = False
                 break
+
+
+# ------------------------------------------------------------------ blocked layout
+LINE_BITS = 512  # one 64-byte cache line (overlap.blocked: the scheme and its sizing)
+LINES = 2  # lines per n-gram (_pattern writes both)
+_WORDS = LINE_BITS // 64
+_PER_WORD = 7  # 9-bit probe positions drawn from one 64-bit mixed word
+_GOLDEN = _U(0x9E3779B97F4A7C15)
+
+
+@numba.njit(**JIT)
+def _pattern(h1: np.uint64, h2: np.uint64, lines: np.uint64, k: int, line: np.ndarray,
+             mask: np.ndarray) -> None:
+    """The LINES lines of one n-gram and the bits it sets in each (``overlap.blocked``):
+    line[l] is a word offset, mask[l, w] the bits of word w of line l."""
+    line[0] = h1 % lines * _U(_WORDS)
+    line[1] = h2 % lines * _U(_WORDS)
+    mask[:, :] = 0
+    s = h1 ^ ((h2 << _U(32)) | (h2 >> _U(32)))
+    per_line = k // LINES
+    r = _U(0)
+    for i in range(k):
+        if i % _PER_WORD == 0:
+            r = fmix(s + _U(i // _PER_WORD + 1) * _GOLDEN)
+        bit = r & _U(LINE_BITS - 1)
+        r >>= _U(9)
+        mask[i // per_line, bit >> _U(6)] |= _U(1) << (bit & _U(63))
+
+
+@numba.njit(**JIT)
+def _patterns(h1: np.ndarray, h2: np.ndarray, start: int, size: int, lines: np.uint64, k: int,
+              line: np.ndarray, mask: np.ndarray) -> None:
+    for g in range(size):
+        _pattern(h1[start + g], h2[start + g], lines, k, line[g], mask[g])
+
+
+@numba.njit(**JIT)
+def blocked_add(words: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int) -> None:
+    """OR every n-gram's pattern into its two lines of ``words`` (the filter as uint64).
+
+    A group's patterns are computed first, then written in a loop of plain loads and stores
+    with no dependence between n-grams, so the CPU keeps many lines' misses in flight."""
+    lines = _U(m // LINE_BITS)
+    line = np.empty((GROUP, LINES), _U)
+    mask = np.empty((GROUP, LINES, _WORDS), _U)
+    for start in range(0, len(h1), GROUP):
+        size = min(GROUP, len(h1) - start)
+        _patterns(h1, h2, start, size, lines, k, line, mask)
+        for g in range(size):
+            for ln in range(LINES):
+                base = line[g, ln]
+                for w in range(_WORDS):
+                    words[base + w] |= mask[g, ln, w]
+
+
+@numba.njit(**JIT)
+def blocked_contains(words: np.ndarray, h1: np.ndarray, h2: np.ndarray, m: int, k: int,
+                     out: np.ndarray) -> None:
+    """out[j] = whether every bit of n-gram j's pattern is set (both lines read, no branch)."""
+    lines = _U(m // LINE_BITS)
+    line = np.empty((GROUP, LINES), _U)
+    mask = np.empty((GROUP, LINES, _WORDS), _U)
+    for start in range(0, len(h1), GROUP):
+        size = min(GROUP, len(h1) - start)
+        _patterns(h1, h2, start, size, lines, k, line, mask)
+        for g in range(size):
+            missing = _U(0)
+            for ln in range(LINES):
+                base = line[g, ln]
+                for w in range(_WORDS):
+                    missing |= mask[g, ln, w] & ~words[base + w]
+            out[start + g] = missing == _U(0)

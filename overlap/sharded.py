@@ -231,7 +231,7 @@ class ShardedFilter:
         return combined_stats([s.stats() for s in self.shards], [s.params for s in self.shards])
 
     def header(self) -> dict:
-        header = {"layout": "sharded", "format_version": self.manifest["version"],
+        header = {"storage": "sharded", "format_version": self.manifest["version"],
                   "shards": len(self.shards), "params": self.manifest["params"],
                   "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}
         if self.provenance is not None:

@@ -94,8 +94,10 @@ def split_hashes(texts: list[str], conv: Convention, coder, seed: int = SEED) ->
 
 
 def own_filter(train: np.ndarray, conv: Convention, tokenizer: str) -> BloomFilter:
-    """The Bloom filter of a train split, sized for its exact distinct count at FPR 1e-8."""
-    params = FilterParams.sized(count_distinct(train), FPR, n=conv.n, unit=conv.unit,
+    """The Bloom filter of a train split, sized for its exact distinct count at FPR 1e-8, in the
+    paper's classic layout (the reproduction stays on the layout the paper describes)."""
+    params = FilterParams.sized(count_distinct(train), FPR, layout="classic", n=conv.n,
+                                unit=conv.unit,
                                 normalizer=NORMALIZER_VERSION, tokenizer=tokenizer, seed=SEED)
     bloom = BloomFilter(params)
     bloom.add(train[:, 0], train[:, 1])

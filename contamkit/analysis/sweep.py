@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.analysis import plots
+from contamkit.analysis.analyze import read_evaluation
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.analysis.options import SweepOptions
-from contamkit.analysis.runs import Joined, join_runs, read_eval_run, read_overlap_run
+from contamkit.analysis.runs import Joined, Run, join_runs, read_overlap_run
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
@@ -51,23 +52,34 @@ FORMAT = "contamkit-contamination-sweep"
 VERSION = 1
 
 
+def loss_metric(loss_label: str) -> Metric:
+    """The mean per-example ``loss`` in bits: a small model's headline metric can sit at its
+    floor (LAMBADA accuracy 0) while the loss still moves."""
+    return Metric("loss_bits", "loss", None, "bits", False,
+                  "loss: " + loss_label.replace("nats", "bits"))
+
+
 def task_metrics(task: str) -> tuple[Metric, ...]:
-    """The task's metrics and its mean per-example loss in bits: a small model's headline
-    metric can sit at its floor (LAMBADA accuracy 0) while the loss still moves."""
+    """The metrics of an ``evaluate`` task and its loss in bits."""
     if task not in TASK_METRICS:
         raise UserError(f"unknown task {task!r} (known: {', '.join(TASK_METRICS)})")
-    label = "loss: " + LOSS_LABELS[task].replace("nats", "bits")
-    return (*TASK_METRICS[task], Metric("loss_bits", "loss", None, "bits", False, label))
+    return (*TASK_METRICS[task], loss_metric(LOSS_LABELS[task]))
 
 
-def pick_metric(task: str, name: str | None) -> Metric:
-    metrics = task_metrics(task)
+def run_metrics(evaluation: Run) -> tuple[Metric, ...]:
+    """What a run can be scored by: its metrics (an lm-eval log's own included) and, where
+    every example has a loss, the loss in bits."""
+    has_loss = all(isinstance(r.get("loss"), int | float) for r in evaluation.rows)
+    return (*evaluation.metrics, *([loss_metric(evaluation.loss_label)] if has_loss else []))
+
+
+def pick_metric(metrics: tuple[Metric, ...], name: str | None) -> Metric:
     if name is None:
         return metrics[0]
     for m in metrics:
         if m.name == name:
             return m
-    raise UserError(f"--metric {name!r}: task {task!r} has {', '.join(m.name for m in metrics)}")
+    raise UserError(f"--metric {name!r}: this run has {', '.join(m.name for m in metrics)}")
 
 
 def threshold_grid(values: np.ndarray, count: int) -> list[float]:
@@ -169,8 +181,8 @@ def sweep(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     summary."""
     opts = opts or SweepOptions()
     opts.check()
-    evaluation = read_eval_run(eval_dir)
-    overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"])
+    overlap = read_overlap_run(overlap_dir)  # a run of one benchmark, or a benchmark's folder
+    evaluation = read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
     ov_file = overlap.directory / "summary.json"
     n = overlap.summary.get("n")
@@ -181,7 +193,7 @@ def sweep(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
                         f"part (run `overlap` again, or use --part all)")
     values = measure_table(joined.matched, n, opts.measures, opts.min_runs, opts.part,
                            str(overlap.directory / "examples.jsonl"))
-    metric = pick_metric(evaluation.summary["task"], opts.metric)
+    metric = pick_metric(run_metrics(evaluation), opts.metric)
     summary = sweep_summary(joined, values, metric, opts)
     summary.update({"bench": evaluation.summary["bench"], "split": evaluation.summary["split"],
                     "task": evaluation.summary["task"], "model": evaluation.summary.get("model"),

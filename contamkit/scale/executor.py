@@ -93,9 +93,11 @@ def _connect(scheduler: str, timeout: float):
             raise UserError(f"--scheduler {scheduler}: a local cluster needs at least one worker")
         cluster = None
         try:
+            # workers' own logs stay quiet (their failures come back through the futures): a
+            # heartbeat failing while the cluster closes after a Ctrl-C would print a traceback
             with sigint_ignored():  # inherited by the workers: Ctrl-C stops them through us
                 cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", silence_logs=logging.ERROR,
+                                       host="127.0.0.1", silence_logs=logging.CRITICAL,
                                        preload=["contamkit.scale.worker_preload"],
                                        **NO_DASHBOARD)
             return Client(cluster, set_as_default=False), cluster

@@ -4,7 +4,8 @@ Everything is extrapolated from a calibration run on a real sample, on one core 
 n-grams per byte and distinct n-grams from the sample (with the growth exponent β of distinct
 against all n-grams, fitted over prefixes of the sample), and the single-core throughput of each
 phase of the spilled build (``scale.dask_build``). The filter size then follows from the Bloom
-arithmetic (PAPER.md: 38.34 bits per element at 1e-8). A small sample cannot see the duplication
+arithmetic of the chosen layout (``overlap.layouts``: at 1e-8, 44.06 bits per element blocked,
+38.34 classic, PAPER.md). A small sample cannot see the duplication
 of a large corpus (repeated boilerplate, near-duplicate pages), so the distinct estimate is an
 upper bound, which is the safe side for sizing; scale/README.md compares it with real builds.
 """
@@ -26,6 +27,7 @@ from contamkit.scale.jobs import CountPiece, count_task
 from contamkit.scale.spill import PAIR_BYTES, sort_run, write_run
 from overlap.bloom import BloomFilter, FilterParams
 from overlap.build import exact_capacity
+from overlap.layouts import DEFAULT_LAYOUT
 from overlap.ngrams import count_distinct
 from overlap.pipeline import HashRun, HashSpec, task_bytes
 
@@ -109,12 +111,13 @@ def calibrate(sample: str | Path | None = None, n: int = 8, unit: str = "words",
     )
 
 
-def insert_rate(filter_bytes: int, pairs: int = 1 << 20) -> float:
+def insert_rate(filter_bytes: int, layout: str = DEFAULT_LAYOUT, pairs: int = 1 << 20) -> float:
     """Pairs per second one core adds to a filter of this size (capped at ``RATE_PROBE_BYTES``):
     random access into a filter far larger than the cache is several times slower."""
     size = min(filter_bytes, RATE_PROBE_BYTES)
-    params = FilterParams.sized(max(size * 8 // 39, 1), 1e-8, n=0, unit="", normalizer="",
-                                tokenizer="", seed=0)
+    per_million = _filter_bytes(1e6, 1e-8, layout)
+    params = FilterParams.sized(max(size * 10**6 // per_million, 1), 1e-8, layout=layout, n=0,
+                                unit="", normalizer="", tokenizer="", seed=0)
     bloom = BloomFilter(params)
     bloom.bits[:] = 0  # touch every page before timing
     rng = np.random.default_rng(0)
@@ -129,6 +132,7 @@ class Plan:
     corpus_bytes: int
     n: int
     fpr: float
+    layout: str
     workers: int
     max_memory: int
     ngrams: float
@@ -146,14 +150,14 @@ class Plan:
     single_core_seconds: float
 
 
-def _filter_bytes(distinct: float, fpr: float) -> int:
-    params = FilterParams.sized(exact_capacity(distinct), fpr, n=0, unit="", normalizer="",
-                                tokenizer="", seed=0)
+def _filter_bytes(distinct: float, fpr: float, layout: str) -> int:
+    params = FilterParams.sized(exact_capacity(distinct), fpr, layout=layout, n=0, unit="",
+                                normalizer="", tokenizer="", seed=0)
     return (params.m + 7) // 8
 
 
 def estimate(corpus_bytes: int, fpr: float, workers: int, max_memory: int, cal: Calibration,
-             rate: float | None = None) -> Plan:
+             rate: float | None = None, layout: str = DEFAULT_LAYOUT) -> Plan:
     """Extrapolate the calibration to ``corpus_bytes`` of similar text on ``workers`` cores.
 
     Shards: enough that one fits ``max_memory`` and, for a parallel build phase, at least one per
@@ -165,19 +169,20 @@ def estimate(corpus_bytes: int, fpr: float, workers: int, max_memory: int, cal: 
         raise UserError("--corpus-bytes and --workers must be positive")
     ngrams = corpus_bytes * cal.ngrams / cal.sample_bytes
     distinct = min(ngrams, cal.distinct * (ngrams / cal.ngrams) ** cal.growth)
-    filter_bytes = _filter_bytes(distinct, fpr)
+    filter_bytes = _filter_bytes(distinct, fpr, layout)
     shards = 1
-    while shards < workers or _filter_bytes(distinct / shards, fpr) > max_memory:
+    while shards < workers or _filter_bytes(distinct / shards, fpr, layout) > max_memory:
         shards *= 2
-    shard_bytes = _filter_bytes(distinct / shards, fpr)
+    shard_bytes = _filter_bytes(distinct / shards, fpr, layout)
     run = min(RUN_BYTES, max_memory // 4)
     spilled = ngrams * cal.spill_ratio
     map_s = corpus_bytes / cal.map_bytes_per_second
     count_s = spilled / cal.count_pairs_per_second
-    rate = rate or insert_rate(shard_bytes)
+    rate = rate or insert_rate(shard_bytes, layout)
     build_s = spilled / rate
     return Plan(
-        corpus_bytes=corpus_bytes, n=cal.n, fpr=fpr, workers=workers, max_memory=max_memory,
+        corpus_bytes=corpus_bytes, n=cal.n, fpr=fpr, layout=layout, workers=workers,
+        max_memory=max_memory,
         ngrams=ngrams, distinct=distinct, filter_bytes=filter_bytes, shards=shards,
         shard_bytes=shard_bytes,
         memory_per_worker=max(shard_bytes + run, 3 * run, min(max_memory, COUNT_BYTES)),
@@ -198,7 +203,7 @@ def format_plan(plan: Plan, cal: Calibration) -> str:
         ("corpus", f"{format_size(plan.corpus_bytes)} ({plan.corpus_bytes:.4g} bytes)"),
         (f"{plan.n}-grams", f"{plan.ngrams:.3g}"),
         ("distinct (estimate)", f"{plan.distinct:.3g}  (β = {cal.growth:.4f})"),
-        (f"filter at {plan.fpr:g}", format_size(plan.filter_bytes)),
+        (f"filter at {plan.fpr:g}", f"{format_size(plan.filter_bytes)} ({plan.layout} layout)"),
         ("shards", f"{plan.shards} of {format_size(plan.shard_bytes)}"),
         ("memory per worker", f"{format_size(plan.memory_per_worker)} + process baseline"),
         ("spill disk", format_size(plan.spill_bytes)),

@@ -9,7 +9,8 @@ from overlap.bloom import BloomFilter, FilterParams
 from overlap.filters import check_compatible, open_filter
 from overlap.normalize import NORMALIZER_VERSION
 
-META = dict(n=8, unit="words", normalizer=NORMALIZER_VERSION, tokenizer="", seed=0)
+META = dict(n=8, unit="words", normalizer=NORMALIZER_VERSION, tokenizer="", seed=0,
+            layout="classic")
 
 
 def random_hashes(count, seed):
@@ -190,7 +191,7 @@ def test_atomic_save_keeps_old_file_on_failure(saved, monkeypatch):
 
 
 def test_m_is_prime_so_every_step_visits_k_distinct_bits():
-    from overlap.bloom import _is_prime, next_prime
+    from overlap.classic import _is_prime, next_prime
 
     small_primes = [p for p in range(2, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
     assert [p for p in range(2000) if _is_prime(p)] == small_primes

@@ -138,3 +138,26 @@ def test_a_small_corpus_is_counted_exactly(tmp_path):
     s = build_filter(tmp_path / "c.txt", tmp_path / "b.bloom", BuildOptions(fpr=FPR, workers=1))
     assert s["params"]["capacity"] == exact_capacity(len(exact_ngrams(text)))
     assert words(text)[:2] == text.split()[:2]
+
+
+def test_cli_default_build_says_when_it_reads_twice(tmp_path, monkeypatch, caplog):
+    """End to end from the command line: the default build of a corpus whose sample misleads
+    logs the second reading, and the filter it writes meets the target."""
+    from contamkit.cli import main
+
+    monkeypatch.setattr(build, "SAMPLE_BYTES", 1 << 10)
+    monkeypatch.setattr(build, "SAMPLE_NGRAMS", 5_000)
+    rng = np.random.default_rng(4)
+    repeated = " ".join(random_words(rng, 400))
+    texts = [repeated] * 100 + [" ".join(random_words(rng, 400)) for _ in range(60)]
+    corpus = tmp_path / "c.jsonl.gz"
+    corpus.write_bytes(gzip.compress("".join(json.dumps({"text": t}) + "\n"
+                                             for t in texts).encode()))
+    out = tmp_path / "c.bloom"
+    with caplog.at_level(logging.INFO, logger="contam"):
+        assert main(["build-filter", str(corpus), "-o", str(out), "--fpr", "1e-3",
+                     "--workers", "1"]) in (0, None)
+    assert "reading the corpus again" in caplog.text
+    bloom = open_filter(out)
+    assert bloom.estimated_fpr() <= FPR * 1.01
+    assert answers(out, sorted(set().union(*(exact_ngrams(t) for t in texts)))).all()

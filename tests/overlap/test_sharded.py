@@ -27,23 +27,25 @@ def corpus_hashes(path):
     return np.concatenate([b.h1 for b in batches]), np.concatenate([b.h2 for b in batches])
 
 
-def reference_shard(h1, h2, shard, shards):
+def reference_shard(h1, h2, shard, shards, layout):
     """Shard ``shard`` rebuilt by hand: the n-grams whose top bits select it, exactly counted."""
     mine = (h1 >> np.uint64(64 - int(math.log2(shards)))) == shard
     distinct = len(np.unique(np.stack([h1[mine], h2[mine]], 1).view(np.dtype((np.void, 16)))))
-    params = FilterParams.sized(exact_capacity(distinct), 1e-8, n=8, unit="words",
+    params = FilterParams.sized(exact_capacity(distinct), 1e-8, layout=layout, n=8, unit="words",
                                 normalizer=NORMALIZER_VERSION, tokenizer="", seed=0)
     bloom = BloomFilter(params)
     bloom.add(h1[mine], h2[mine])
     return bloom
 
 
-@pytest.fixture(scope="module")
-def ptb(shared_data, tmp_path_factory):
+@pytest.fixture(scope="module", params=["blocked", "classic"])
+def ptb(shared_data, tmp_path_factory, request):
     d = tmp_path_factory.mktemp("ptb")
     src = shared_data / "ptb" / "ptb.train.txt"
-    build_filter(src, d / "plain.bloom", BuildOptions(workers=1))
-    summary = build_filter(src, d / "sharded.bloom", BuildOptions(workers=1, shards=4))
+    layout = request.param
+    build_filter(src, d / "plain.bloom", BuildOptions(workers=1, layout=layout))
+    summary = build_filter(src, d / "sharded.bloom", BuildOptions(workers=1, shards=4,
+                                                                  layout=layout))
     return src, d, summary, corpus_hashes(src)
 
 
@@ -52,7 +54,7 @@ def test_each_shard_is_the_reference_filter_of_its_prefix(ptb):
     sharded = open_filter(d / "sharded.bloom")
     assert summary["shards"] == 4 and len(sharded.shards) == 4
     for s, shard in enumerate(sharded.shards):
-        ref = reference_shard(h1, h2, s, 4)
+        ref = reference_shard(h1, h2, s, 4, sharded.params.layout)
         assert shard.params == ref.params
         assert np.array_equal(np.asarray(shard.bits), ref.bits)
     assert sharded.inserted == len(h1) == summary["ngrams"]
@@ -69,17 +71,23 @@ def test_sharded_answers_like_the_unsharded_filter(ptb):
     assert np.array_equal(plain.contains(p1, p2), sharded.contains(p1, p2))
     assert not sharded.contains(p1, p2).any()
     a, b = plain.stats(), sharded.stats()
-    assert sharded.params.m == pytest.approx(plain.params.m, rel=1e-4)
+    # blocked: a smaller filter needs a slightly larger noise margin (docs/blocked-layout.md)
+    assert plain.params.m <= sharded.params.m <= plain.params.m * (1.0001, 1.005)[
+        plain.params.layout == "blocked"]
     assert b["estimated_distinct"] == pytest.approx(a["estimated_distinct"], rel=1e-3)
     assert b["estimated_fpr"] == pytest.approx(a["estimated_fpr"], rel=0.05)
     assert b["inserted"] == a["inserted"]
 
 
-def test_false_positive_rates_agree_where_they_can_be_seen(shared_data, tmp_path):
-    """At 1e-2 false positives are visible: the two filters have different ones, at one rate."""
+@pytest.mark.parametrize(("layout", "lowest"), [("classic", 0.9), ("blocked", 0.7)])
+def test_false_positive_rates_agree_where_they_can_be_seen(shared_data, tmp_path, layout, lowest):
+    """At 1e-2 false positives are visible: the two filters have different ones, at one rate.
+    (Blocked shards this small, ~170 lines, are sized with a noise margin that puts them below
+    the target: docs/blocked-layout.md.)"""
     src = shared_data / "ptb" / "ptb.valid.txt"
-    build_filter(src, tmp_path / "p.bloom", BuildOptions(workers=1, fpr=1e-2))
-    build_filter(src, tmp_path / "s.bloom", BuildOptions(workers=1, fpr=1e-2, shards=8))
+    build_filter(src, tmp_path / "p.bloom", BuildOptions(workers=1, fpr=1e-2, layout=layout))
+    build_filter(src, tmp_path / "s.bloom", BuildOptions(workers=1, fpr=1e-2, shards=8,
+                                                         layout=layout))
     plain, sharded = open_filter(tmp_path / "p.bloom"), open_filter(tmp_path / "s.bloom")
     probes = 400_000
     p1, p2 = random_probe_hashes(plain, probes, np.random.default_rng(1))
@@ -87,16 +95,18 @@ def test_false_positive_rates_agree_where_they_can_be_seen(shared_data, tmp_path
     for hits, bloom in ((fp_plain, plain), (fp_sharded, sharded)):
         expected = bloom.stats()["estimated_fpr"] * probes
         assert abs(hits.sum() - expected) < 5 * math.sqrt(expected)
-        assert abs(hits.sum() - 0.01 * probes) < 0.1 * 0.01 * probes
+        assert lowest * 0.01 * probes < hits.sum() < 1.1 * 0.01 * probes
     assert (fp_plain != fp_sharded).any()  # different sets: "exactly" excludes false positives
 
 
 def test_one_shard_is_identical_to_the_plain_build(ptb, shared_data, tmp_path):
     src, d, _, _ = ptb
-    build_filter(src, tmp_path / "one.bloom", BuildOptions(workers=1, shards=1, max_memory=1 << 30))
+    layout = open_filter(d / "plain.bloom").params.layout
+    build_filter(src, tmp_path / "one.bloom", BuildOptions(workers=1, shards=1, max_memory=1 << 30,
+                                                           layout=layout))
     assert same_build(d / "plain.bloom", tmp_path / "one.bloom")
     web = shared_data / "webtext" / "webtext.train.jsonl"  # byte ranges, a truncated last line
-    opts = dict(workers=1, capacity=700_000)
+    opts = dict(workers=1, capacity=700_000, layout=layout)
     build_filter(web, tmp_path / "w1.bloom", BuildOptions(**opts))
     s = build_filter(web, tmp_path / "w2.bloom", BuildOptions(**opts, max_memory=1 << 30))
     assert s["bad_records"] == 1 and s["documents"] == 1408
@@ -151,7 +161,7 @@ def test_info_and_republishing_over_an_older_build(shared_data, tmp_path):
     out = tmp_path / "f.bloom"
     build_filter(src, out, BuildOptions(workers=1, shards=4))
     info = filter_info(out)
-    assert info["layout"] == "sharded" and info["shards"] == 4 and info["params"]["k"] == 27
+    assert info["storage"] == "sharded" and info["shards"] == 4 and info["params"]["k"] == 24
     build_filter(src, out, BuildOptions(workers=1, shards=2))
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 3 and names[0] == "f.bloom"

@@ -106,6 +106,19 @@ def test_analyze_joins_lm_eval_samples(lm_eval_run, tmp_path):
     assert s["regression"]["n"] == N_DOCS and s["regression"]["slope"] is not None
 
 
+def test_contamination_sweep_reads_lm_eval_samples(lm_eval_run, tmp_path):
+    r = lm_eval_run
+    assert run("contamination-sweep", "--overlap", r["root"] / "ov", "--eval", r["out"], "--out",
+               tmp_path / "sw", "--bootstrap", 50, "--permutations", 50) == 0
+    s = json.loads((tmp_path / "sw" / "summary.json").read_text())
+    assert s["metric"]["name"] == "perplexity" and s["examples"] == N_DOCS
+    ll = np.array([x["perplexity"] for x in read_samples(r["samples"])])
+    clean = np.setdiff1d(np.arange(N_DOCS), list(PLANTED))
+    [any_match] = [c for c in s["cells"] if c["measure"] == "any_match"]
+    assert any_match["flagged"] == len(PLANTED)
+    assert any_match["epg"] == pytest.approx(math.exp(-ll.mean()) - math.exp(-ll[clean].mean()))
+
+
 def test_evaluate_gives_lm_evals_numbers(lm_eval_run, tmp_path):
     """The same model and passages through ``evaluate``: lm-eval's log-likelihood and greedy
     flag for each (passages of ~200 tokens, context 128: the truncation rule included)."""

@@ -193,7 +193,8 @@ def test_cli_errors_are_one_line(result, tmp_path, capsys):
                                                    for i in range(600)])
     cases = [(["--overlap", str(tmp_path / "ov")], "run `overlap` again"),
              (["--overlap", str(tmp_path / "ov"), "--part", "scored"], "declares no scored"),
-             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1'")]
+             (["--overlap", str(root / "ov"), "--metric", "f1"], "--metric 'f1': this run has "
+              "accuracy, perplexity, loss_bits")]
     for args, message in cases:
         code = main(["contamination-sweep", "--eval", str(root / "ev"), "--out",
                      str(tmp_path / "out"), *args])

@@ -80,10 +80,15 @@ def same_files(a: Path, b: Path) -> bool:
     return same_build(a, b)
 
 
-def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus, tmp_path):
+@pytest.mark.parametrize("layout", ["blocked", "classic"])
+def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus, tmp_path,
+                                                                  layout):
     address, _ = cluster
-    single = build_filter(corpus, tmp_path / "single.bloom", BuildOptions(workers=1))
-    s = build_filter(corpus, tmp_path / "dask.bloom", BuildOptions(scheduler=address))
+    single = build_filter(corpus, tmp_path / "single.bloom", BuildOptions(workers=1,
+                                                                          layout=layout))
+    s = build_filter(corpus, tmp_path / "dask.bloom", BuildOptions(scheduler=address,
+                                                                   layout=layout))
+    assert s["params"]["layout"] == layout
     assert s["workers"] == 2 and s["bad_records"] == 1 and s["documents"] == single["documents"]
     assert same_build(tmp_path / "single.bloom", tmp_path / "dask.bloom")
 

@@ -32,7 +32,7 @@ def flat_calibration(**kw):
 
 
 def test_a_billion_ngrams_take_the_papers_4_46_gib():
-    plan = estimate(6 * 10**9, 1e-8, 2, 2**30, flat_calibration(), rate=2e6)
+    plan = estimate(6 * 10**9, 1e-8, 2, 2**30, flat_calibration(), rate=2e6, layout="classic")
     assert plan.ngrams == pytest.approx(1e9) and plan.distinct == pytest.approx(1e9)
     # PAPER.md: 4.46 GiB per billion at 1e-8; exact sizing adds its 0.5 % margin
     assert plan.filter_bytes / 2**30 == pytest.approx(4.46 * 1.005, rel=2e-3)
@@ -41,8 +41,11 @@ def test_a_billion_ngrams_take_the_papers_4_46_gib():
     assert plan.map_seconds == pytest.approx(500) and plan.count_seconds == pytest.approx(50)
     assert plan.build_seconds == pytest.approx(250)
     assert plan.single_core_seconds == pytest.approx(1000 + 100 + 500)
-    more = estimate(6 * 10**9, 1e-8, 16, 2**30, flat_calibration(), rate=2e6)
+    more = estimate(6 * 10**9, 1e-8, 16, 2**30, flat_calibration(), rate=2e6, layout="classic")
     assert more.shards == 16  # at least one shard per worker, for a parallel build phase
+    blocked = estimate(6 * 10**9, 1e-8, 2, 2**30, flat_calibration(), rate=2e6)  # the default
+    assert blocked.layout == "blocked"  # docs/blocked-layout.md: 44.06 bits per element
+    assert blocked.filter_bytes * 8 / 1e9 == pytest.approx(44.06 * 1.005, rel=2e-3)
     with pytest.raises(UserError):
         estimate(0, 1e-8, 1, 2**30, flat_calibration(), rate=1.0)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Scale-out figures, each beside its baseline from the same run (scale/README.md quotes them).
+"""Scale-out figures, each beside its baseline from the same run (quoted in
+contamkit/scale/README.md).
 
 1. Build throughput on a Dask LocalCluster of 1 and 2 workers (cluster started beforehand and
    timed apart), beside the single-process build of ``overlap.build`` with 1 and 2 processes.

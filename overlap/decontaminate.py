@@ -9,12 +9,11 @@ n-gram found in more than ``max_doc_freq`` (10) corpus documents is ignored (it 
 text, not a leak: "the united states of america ..."), which needs a first pass over the
 corpus to count documents before any cut.
 
-The cleaned corpus is written in the input's format (``overlap.corpus_rewrite``; untouched
-files and records byte for byte) into a new directory, never over the input. The report goes
-beside it, in files the corpus readers skip (dot files): ``.decontamination.json`` (options,
+The cleaned corpus is written in the input's format (``contamkit.corpus.formats.rewrite_file``;
+untouched files and records byte for byte) into a new directory, never over the input. The report
+goes beside it, in files the corpus readers skip (dot files): ``.decontamination.json`` (options,
 totals, per benchmark) and ``.decontamination.documents.jsonl`` (one line per document with a
-match).
-"""
+match). """
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from overlap.units import same_unit
 def open_filter(path: str | Path, verify: bool = True) -> BloomFilter | ShardedFilter:
     """Load a filter for queries (memory-mapped, checksum-verified unless ``verify`` is False).
 
-    ``path`` may also be a sharded filter's manifest (``scale.sharded``): the object returned
+    ``path`` may also be a sharded filter's manifest (``overlap.sharded``): the object returned
     then has the same query interface (``params``, ``contains``, ``stats``).
     """
     path = Path(path)

@@ -5,12 +5,12 @@ power of two). Shard s is an ordinary Bloom filter (``overlap.bloom`` file forma
 adds ``{"shard": {"index", "count"}}``) of exactly the n-grams routed to it, sized for their own
 exact distinct count, with the same k and the same double hashing inside its own m_s bits.
 
-What "answers exactly like the unsharded filter" means here (scale/README.md): every inserted
-n-gram is found by both (no false negatives in either), every n-gram answered False by one is
-answered False by the other unless it is a false positive of the other, and each shard meets
-the target rate, so the false-positive rate is the same. The false positives themselves are a
-different, equally rare set: at 1e-8, 1M random queries are expected to differ in 0.02 answers.
-With S = 1 the output is the unsharded filter itself, byte for byte.
+What "answers exactly like the unsharded filter" means here (contamkit/scale/README.md): every
+inserted n-gram is found by both (no false negatives in either), every n-gram answered False by one
+is answered False by the other unless it is a false positive of the other, and each shard meets the
+target rate, so the false-positive rate is the same. The false positives themselves are a different,
+equally rare set: at 1e-8, 1M random queries are expected to differ in 0.02 answers. With S = 1 the
+output is the unsharded filter itself, byte for byte.
 
 Manifest (JSON, written last and atomically): format name and version, the logical parameters,
 and for each shard its file name, parameters, inserted count and bits checksum; opening checks

@@ -1,4 +1,5 @@
-"""Imports run one way: each module imports only from its own layer or the layers below it.
+"""Imports run one way: each module imports only from its own layer or the layers below it, and
+no modules import each other in a circle.
 
 The order is written once here and once in docs/architecture.md (a test checks the two agree).
 Every import counts, including those inside functions: a deferred import is still a dependency.
@@ -79,6 +80,60 @@ def violations(root: Path = REPO_ROOT) -> list[str]:
                 out.append(f"{path.relative_to(root)}:{line}: {module} ({LAYERS[own]}) imports "
                            f"{name} ({LAYERS[target]}), a layer above it")
     return out
+
+
+def import_graph(root: Path = REPO_ROOT) -> dict[str, set[str]]:
+    """Each of our modules -> the modules of ours it imports (anywhere in the file)."""
+    paths = {module_name(p): p for pkg in PACKAGES for p in sorted((root / pkg).rglob("*.py"))}
+    graph = {}
+    for module, path in paths.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        deps = set()
+        for _, name in imported_modules(tree, module, path.name == "__init__.py"):
+            parts = name.split(".")  # the longest prefix that is a module (``from m import f``)
+            found = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
+                          if ".".join(parts[:i]) in paths), None)
+            if found and found != module:
+                deps.add(found)
+        graph[module] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_cycles_are_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
 
 
 def test_imports_run_down_the_layers():

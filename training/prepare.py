@@ -1,6 +1,6 @@
 """Corpus -> token files + manifest: what a model trained on this directory can have seen.
 
-Documents come from ``overlap.corpus`` (the readers build-filter uses), are split into train and
+Documents come from ``contamkit.corpus`` (the readers build-filter uses), are split into train and
 val by a keyed hash of (file, document number) — deterministic, independent of order, worker
 count and corpus size — and are tokenized in parallel threads (the BPE encoders release the
 GIL). Each document is followed by <|endoftext|>. The manifest records the tokenizer's identity,

@@ -16,12 +16,13 @@ import numpy as np
 from contamkit.analysis import plots, report
 from contamkit.analysis.lm_eval_samples import is_samples_source, read_lm_eval_run
 from contamkit.analysis.options import AnalysisOptions
-from contamkit.analysis.runs import Joined, Run, join_runs, read_eval_run, read_overlap_run
+from contamkit.analysis.runs import Joined, Run, join_runs, read_eval_run
 from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_groups, regression
 from contamkit.benchmarks import load_benchmark
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
+from overlap.results import read_overlap_run
 
 FORMAT = "contamkit-analysis"
 VERSION = 1

@@ -1,4 +1,5 @@
-"""The analysis as a human reads it: blocks (common.report) rendered to Markdown and HTML."""
+"""The analysis as a human reads it: blocks (``contamkit.common.render``) rendered to Markdown
+and HTML."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Reading an ``evaluate`` run and an ``overlap`` run, and joining them example by example.
 
-Both runs are a directory with ``summary.json`` and ``examples.jsonl``. A join refuses runs over
+Both runs are a directory with ``summary.json`` and ``examples.jsonl``, read by
+``overlap.results`` (whose convention holds here: an example too short to test has overlap
+fraction NaN and is left out of every mean). A join refuses runs over
 different benchmarks or splits and evaluation ids the overlap run does not have; it warns,
 and goes on, when the overlap was counted in tokens of another tokenizer than the model's.
 """
@@ -14,21 +16,21 @@ import numpy as np
 
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
-from contamkit.benchmarks.readers import iter_jsonl, load_json, require
+from contamkit.benchmarks.readers import require
 from contamkit.benchmarks.spec import canonical_split
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log
-from overlap.runs import bench_dir
+from overlap import results
+from overlap.results import EXAMPLES, SUMMARY, overlap_fractions
 
-EXAMPLES, SUMMARY = "examples.jsonl", "summary.json"
 SHOWN_IDS = 3  # ids an error message lists
 
 
 @dataclass
-class Run:
-    directory: Path  # the run's directory (an lm-eval run: its samples file)
-    summary: dict
-    rows: list[dict]
+class Run(results.Run):
+    """A run folder (an lm-eval run: its samples file) and, for an evaluation, what ``analyze``
+    measures in it."""
+
     metrics: tuple[Metric, ...] = ()  # what analyze measures (an evaluation run)
     loss_label: str = ""  # what each row's ``loss`` is
 
@@ -53,48 +55,16 @@ class Joined:
         return self.found > 0
 
 
-def read_run(directory: str | Path, what: str, row_fields: tuple[str, ...]) -> Run:
-    """A run directory; ``what`` names the command that writes it, for messages."""
-    directory = Path(directory)
-    for name in (SUMMARY, EXAMPLES):
-        if not (directory / name).is_file():
-            raise UserError(f"{directory}: no {name} (not the output of `{what}`)")
-    summary = load_json(directory / SUMMARY)
-    for key in ("bench", "split"):
-        require(summary, key, str, str(directory / SUMMARY))
-    rows, seen = [], set()
-    for lineno, row in iter_jsonl(directory / EXAMPLES):
-        where = f"{directory / EXAMPLES}:{lineno}"
-        require(row, "id", str, where)
-        for key in row_fields:
-            if key not in row:
-                raise UserError(f"{where}: missing field {key!r}")
-        if row["id"] in seen:
-            raise UserError(f"{where}: duplicate id {row['id']!r}")
-        seen.add(row["id"])
-        rows.append(row)
-    if not rows:
-        raise UserError(f"{directory / EXAMPLES}: no examples")
-    return Run(directory, summary, rows)
-
-
 def read_eval_run(directory: str | Path) -> Run:
     """An ``evaluate`` run, with its task's metrics."""
-    run = read_run(directory, "evaluate", ("loss",))
+    run = results.read_run(directory, "evaluate", ("loss",))
     task = require(run.summary, "task", str, str(run.directory / SUMMARY))
     if task not in TASK_METRICS:
         raise UserError(f"{run.directory / SUMMARY}: unknown task {task!r}")
-    run.metrics, run.loss_label = TASK_METRICS[task], LOSS_LABELS[task]
-    return run
+    return Run(run.directory, run.summary, run.rows, TASK_METRICS[task], LOSS_LABELS[task])
 
 
-def read_overlap_run(directory: str | Path, bench: str | None = None) -> Run:
-    """``bench``'s results in an ``overlap`` output folder (without ``bench``: its only
-    benchmark's), or a benchmark folder itself."""
-    return read_run(bench_dir(Path(directory), bench), "overlap", ("ngrams", "found"))
-
-
-def join_runs(evaluation: Run, overlap: Run) -> Joined:
+def join_runs(evaluation: Run, overlap: results.Run) -> Joined:
     """Each evaluated example with its overlap; see the module docstring for what is refused."""
     ev_file, ov_file = evaluation.directory / SUMMARY, overlap.directory / SUMMARY
     for key, same in (("bench", str), ("split", canonical_split)):
@@ -121,9 +91,7 @@ def join_runs(evaluation: Run, overlap: Run) -> Joined:
     ngrams = np.array([float(m["ngrams"]) for m in matched])
     if np.any((found < 0) | (found > ngrams)):
         raise UserError(f"{overlap.directory / EXAMPLES}: 'found' outside 0..'ngrams'")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = np.where(ngrams > 0, found / ngrams, np.nan)
-    return Joined(evaluation.rows, fraction, found, ngrams, warnings, matched)
+    return Joined(evaluation.rows, overlap_fractions(matched), found, ngrams, warnings, matched)
 
 
 def tokenizer_mismatch(eval_summary: dict, overlap_summary: dict) -> str | None:

@@ -40,13 +40,14 @@ from contamkit.analysis.analyze import read_evaluation
 from contamkit.analysis.evaluators import LOSS_LABELS
 from contamkit.analysis.metrics import TASK_METRICS, Metric
 from contamkit.analysis.options import SweepOptions
-from contamkit.analysis.runs import Joined, Run, join_runs, read_overlap_run
+from contamkit.analysis.runs import Joined, Run, join_runs
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.progress import log, progress
 from contamkit.common.render import write_report
 from overlap.contamination import MEASURES, measure_table
+from overlap.results import read_overlap_run
 
 FORMAT = "contamkit-contamination-sweep"
 VERSION = 1

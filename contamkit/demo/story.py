@@ -9,7 +9,6 @@ three model-based membership measures the same question as the filter, and write
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.progress import log
 from contamkit.demo.benchmark import Split, contaminated_split
 from contamkit.demo.corpus import stdlib_docstrings
+from overlap.results import overlap_fractions, read_overlap_run
 
 BENCH = "jsonl"  # the registry's user-file benchmark
 
@@ -49,7 +49,7 @@ class DemoOptions:
                    n_head=2, n_embd=32, block_size=64, batch_size=8, steps=20, n_boot=100)
 
 
-class Layout:
+class DemoLayout:
     """Where the demo writes each output under its directory."""
 
     def __init__(self, out: Path):
@@ -68,7 +68,7 @@ class Layout:
 def run(out_dir: str | Path = "out/demo", opts: DemoOptions | None = None) -> dict:
     """Run every step into ``out_dir``; returns the summary (also in ``summary.json``)."""
     opts = opts or DemoOptions()
-    p = Layout(Path(out_dir))
+    p = DemoLayout(Path(out_dir))
     start = time.perf_counter()
     split = write_data(p, opts)
     steps = {"overlap": lambda: measure_overlap(p, opts),
@@ -93,7 +93,7 @@ def run(out_dir: str | Path = "out/demo", opts: DemoOptions | None = None) -> di
     return summary
 
 
-def write_data(p: Layout, opts: DemoOptions) -> Split:
+def write_data(p: DemoLayout, opts: DemoOptions) -> Split:
     split = contaminated_split(stdlib_docstrings(), opts.per_group, opts.heldout,
                                opts.passage_words, opts.seed)
     write_jsonl(p.corpus, ({"text": d.text, "module": d.module} for d in split.corpus))
@@ -103,14 +103,14 @@ def write_data(p: Layout, opts: DemoOptions) -> Split:
     return split
 
 
-def truth(p: Layout) -> dict[str, bool]:
+def truth(p: DemoLayout) -> dict[str, bool]:
     """Benchmark id (as the registry writes it) -> taken from a corpus document."""
     from contamkit.benchmarks import load_benchmark
 
     return {e.id: e.fields["contaminated"] for e in load_benchmark(BENCH, path=p.benchmark)}
 
 
-def measure_overlap(p: Layout, opts: DemoOptions) -> dict:
+def measure_overlap(p: DemoLayout, opts: DemoOptions) -> dict:
     from overlap.build import build_filter
     from overlap.measure import run_overlap
     from overlap.options import BuildOptions, OverlapOptions
@@ -118,7 +118,7 @@ def measure_overlap(p: Layout, opts: DemoOptions) -> dict:
     build_filter(p.corpus, p.filter, BuildOptions(n=opts.n, workers=opts.workers))
     [summary] = run_overlap([BENCH], p.filter, p.overlap,
                             OverlapOptions(bench_path=str(p.benchmark), n=opts.n))
-    found = {r["id"]: r["found"] for r in _jsonl(p.overlap / BENCH / "examples.jsonl")}
+    found = {r["id"]: r["found"] for r in read_overlap_run(p.overlap).rows}
     is_in = truth(p)
     flagged = {i: found[i] > 0 for i in is_in}
     inside = [flagged[i] for i, t in is_in.items() if t]
@@ -128,7 +128,7 @@ def measure_overlap(p: Layout, opts: DemoOptions) -> dict:
             "false_positive_rate": sum(outside) / len(outside)}
 
 
-def train_model(p: Layout, opts: DemoOptions) -> dict:
+def train_model(p: DemoLayout, opts: DemoOptions) -> dict:
     from training.config import from_dict
     from training.prepare import prepare_corpus
     from training.trainer import train
@@ -150,7 +150,7 @@ def train_model(p: Layout, opts: DemoOptions) -> dict:
             "train_loss": result.train_loss}
 
 
-def evaluate_and_analyze(p: Layout, opts: DemoOptions) -> dict:
+def evaluate_and_analyze(p: DemoLayout, opts: DemoOptions) -> dict:
     from contamkit.analysis.analyze import analyze
     from contamkit.analysis.evaluate import evaluate
     from contamkit.analysis.options import AnalysisOptions
@@ -166,7 +166,7 @@ def evaluate_and_analyze(p: Layout, opts: DemoOptions) -> dict:
             **{k: ppl[k] for k in ("all", "clean", "dirty", "dirty_minus_clean")}}
 
 
-def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
+def membership(p: DemoLayout, opts: DemoOptions, split: Split) -> dict:
     """ROC AUC of each measure for telling corpus passages from held-out ones."""
     from contamkit.experiments.detectors import MEASURES, separation
     from contamkit.experiments.scoring import score_texts
@@ -180,10 +180,10 @@ def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
     ids = list(is_in)
     texts = [r["text"] for r in split.benchmark]
     rows = score_texts(model, tok, ids, texts, opts.min_k)
-    overlap = {r["id"]: r for r in _jsonl(p.overlap / BENCH / "examples.jsonl")}
-    for row in rows:
-        o = overlap[row["id"]]
-        row["ngram_overlap"] = o["found"] / o["ngrams"] if o["ngrams"] else 0.0
+    overlap = read_overlap_run(p.overlap).by_id()
+    fractions = overlap_fractions([overlap[r["id"]] for r in rows])
+    for row, fraction in zip(rows, fractions, strict=True):
+        row["ngram_overlap"] = None if np.isnan(fraction) else float(fraction)  # too short
         row["contaminated"] = is_in[row["id"]]
     write_jsonl(p.scores, rows)
     member = np.array([r["contaminated"] for r in rows])
@@ -193,10 +193,6 @@ def membership(p: Layout, opts: DemoOptions, split: Split) -> dict:
                     for m, measure in MEASURES.items() if not measure.needs_reference]}
 
 
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
 # ------------------------------------------------------------------------------ report
 
 
@@ -204,7 +200,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
-def write_report(p: Layout, s: dict) -> None:
+def write_report(p: DemoLayout, s: dict) -> None:
     from contamkit.analysis.report import with_ci
     from contamkit.common.render import write_report
 

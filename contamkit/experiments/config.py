@@ -32,7 +32,7 @@ RUNNER_TRAIN_KEYS = ("data_dir", "out_dir", "tokenizer")
 
 @dataclass
 class CorpusSection:
-    path: str = ""  # the clean training corpus (file or directory, any overlap.corpus format)
+    path: str = ""  # the clean training corpus (file or directory, any contamkit.corpus format)
     text_field: str = "text"
     limit: int | None = None  # first documents only (small configs)
 

@@ -29,9 +29,10 @@ from contamkit.experiments.detectors import (
     roc_curve,
     separation,
 )
-from contamkit.experiments.runner import VARIANTS, Example, Layout
+from contamkit.experiments.layout import VARIANTS, Example, ExperimentLayout
 from overlap import contamination
-from overlap.runs import EXAMPLES, bench_dir
+from overlap.results import overlap_fractions, read_overlap_run, read_run
+from overlap.runs import bench_dir
 
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
 
@@ -45,7 +46,7 @@ def _jsonl(path: Path) -> dict[str, dict]:
 class Inputs:
     """The stage outputs of one experiment directory, keyed by example id."""
 
-    def __init__(self, cfg: ExperimentConfig, paths: Layout, examples: list[Example]):
+    def __init__(self, cfg: ExperimentConfig, paths: ExperimentLayout, examples: list[Example]):
         self.cfg, self.paths, self.examples = cfg, paths, examples
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
         self.scores = {(m, v): _jsonl(paths.scores(m, v))
@@ -56,14 +57,13 @@ class Inputs:
         self.measures = [m for m in model_measures(reference=cfg.reference) if m in scored]
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
-        self.overlap = _jsonl(bench_dir(paths.overlap, cfg.benchmark.name) / EXAMPLES)
-        self.fraction = np.array([r["found"] / r["ngrams"] if r["ngrams"] else 0.0
-                                  for r in (self.overlap[i] for i in self.ids)])
-        self.evals = {(m, v): _jsonl(paths.eval(m, v) / "examples.jsonl")
-                      for m in cfg.models for v in self.variants}
-        summary = json.loads((paths.eval(next(iter(cfg.models)), "injected") / "summary.json")
-                             .read_text(encoding="utf-8"))
-        self.task = summary["task"]
+        self.overlap = read_overlap_run(paths.overlap, cfg.benchmark.name).by_id()
+        # NaN where an example is too short to test (overlap.results): left out of means, AUCs
+        self.fraction = overlap_fractions([self.overlap[i] for i in self.ids])
+        runs = {(m, v): read_run(paths.eval(m, v), "evaluate", ("loss",))
+                for m in cfg.models for v in self.variants}
+        self.evals = {key: run.by_id() for key, run in runs.items()}
+        self.task = runs[(next(iter(cfg.models)), "injected")].summary["task"]
         self.extraction = {m: _jsonl(paths.extraction(m)) for m in cfg.models}
 
     def measure(self, model: str, measure: str) -> np.ndarray:
@@ -84,6 +84,12 @@ class Inputs:
 # ------------------------------------------------------------------------------- tables
 
 
+def _mean(values: np.ndarray) -> float | None:
+    """The mean of the examples that have a value (None if none has)."""
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
+
+
 def detector_table(inp: Inputs) -> list[dict]:
     """The n-gram detector: share of each group flagged (any n-gram found), mean overlap."""
     fraction = inp.fraction
@@ -94,12 +100,12 @@ def detector_table(inp: Inputs) -> list[dict]:
         rows.append({"copies": k, "group": "held out" if k == 0 else f"{k} copies",
                      "examples": int(mask.sum()), "flagged": int((found[mask] > 0).sum()),
                      "flagged_rate": float((found[mask] > 0).mean()),
-                     "mean_overlap": float(fraction[mask].mean())})
+                     "mean_overlap": _mean(fraction[mask])})
     injected = inp.copies > 0
     rows.append({"copies": None, "group": "all injected", "examples": int(injected.sum()),
                  "flagged": int((found[injected] > 0).sum()),
                  "flagged_rate": float((found[injected] > 0).mean()),
-                 "mean_overlap": float(fraction[injected].mean())})
+                 "mean_overlap": _mean(fraction[injected])})
     return rows
 
 
@@ -161,7 +167,7 @@ def contamination_table(inp: Inputs) -> list[dict]:
     rows = [inp.overlap[i] for i in inp.ids]
     values = contamination.measure_table(
         rows, inp.cfg.overlap.n, list(contamination.MEASURES), (contamination.DEFAULT_MIN_RUN,),
-        where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name) / EXAMPLES))
+        where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name) / "examples.jsonl"))
     values["true split"] = (inp.copies > 0).astype(float)
     injected = inp.copies > 0
     metric = task_metrics(inp.task)[-1]
@@ -254,7 +260,7 @@ def model_table(inp: Inputs) -> list[dict]:
 # ------------------------------------------------------------------------------ writing
 
 
-def write_results(cfg: ExperimentConfig, paths: Layout, examples: list[Example],
+def write_results(cfg: ExperimentConfig, paths: ExperimentLayout, examples: list[Example],
                   exposure: dict[str, dict[str, int]]) -> dict:
     """Compute every table, write results.json, the CSVs, figures and report; return them."""
     inp = Inputs(cfg, paths, examples)
@@ -326,7 +332,9 @@ def examples_csv(inp: Inputs, exposure: dict[str, dict[str, int]]) -> str:
     measures, exposures and extraction."""
     rows = []
     for j, e in enumerate(inp.examples):
-        row = {"id": e.id, "copies": e.copies, "overlap": round(float(inp.fraction[j]), 6)}
+        overlap = inp.fraction[j]
+        row = {"id": e.id, "copies": e.copies,
+               "overlap": None if np.isnan(overlap) else round(float(overlap), 6)}
         for model in inp.cfg.models:
             for variant in inp.variants:
                 row[f"{model}/{variant}/eval_loss"] = inp.evals[(model, variant)][e.id]["loss"]

@@ -21,7 +21,6 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from contamkit.common.atomic import write_json, write_jsonl
@@ -29,64 +28,14 @@ from contamkit.common.errors import UserError
 from contamkit.common.progress import log
 from contamkit.experiments.config import ExperimentConfig, resolve_path
 from contamkit.experiments.inject import assign_copies, inject, unique_texts
+from contamkit.experiments.layout import VARIANTS, Example, ExperimentLayout
 from contamkit.experiments.manifest import Manifest
-
-VARIANTS = ("injected", "reference")
-
-
-@dataclass
-class Example:
-    id: str
-    text: str
-    copies: int
-    positions: list[int]  # document indices of its copies in data/injected.jsonl
-
-
-@dataclass
-class Layout:
-    """Where everything of one experiment directory lives."""
-
-    out: Path
-
-    @property
-    def injection(self) -> Path:
-        return self.out / "data" / "injection.json"
-
-    def corpus(self, variant: str) -> Path:
-        return self.out / "data" / ("injected.jsonl" if variant == "injected" else "clean.jsonl")
-
-    @property
-    def tokenizer(self) -> Path:
-        return self.out / "tokenizer"
-
-    def prepared(self, variant: str) -> Path:
-        return self.out / "prepared" / variant
-
-    def model(self, name: str, variant: str) -> Path:
-        return self.out / "models" / name / variant
-
-    @property
-    def filter(self) -> Path:
-        return self.out / "overlap" / "filter.bloom"
-
-    @property
-    def overlap(self) -> Path:
-        return self.out / "overlap" / "run"
-
-    def eval(self, name: str, variant: str) -> Path:
-        return self.out / "eval" / f"{name}-{variant}"
-
-    def scores(self, name: str, variant: str) -> Path:
-        return self.out / "scores" / f"{name}-{variant}.jsonl"
-
-    def extraction(self, name: str) -> Path:
-        return self.out / "extraction" / f"{name}.jsonl"
 
 
 class Runner:
     def __init__(self, cfg: ExperimentConfig, out_dir: str | Path | None = None):
         self.cfg = cfg
-        self.paths = Layout(Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}"))
+        self.paths = ExperimentLayout(Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}"))
         self.paths.out.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.paths.out, cfg)
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]

@@ -1,13 +1,13 @@
 """The spilled (out-of-core, distributable) build behind ``build-filter --scheduler/--shards/
 --max-memory``.
 
-Three phases of tasks (``scale.tasks``) over an executor (``scale.executor``: in process, or
-Dask): map (hash the corpus, spill the hashes partitioned by prefix), count (exact distinct
-n-grams per partition), build (one shard per task, each sized for its own exact count). The
+Three phases of tasks (``contamkit.scale.jobs``) over an executor (``contamkit.scale.executor``: in
+process, or Dask): map (hash the corpus, spill the hashes partitioned by prefix), count (exact
+distinct n-grams per partition), build (one shard per task, each sized for its own exact count). The
 shards are published (renamed into place, then the manifest written) only when every task has
-finished and the false-positive check passed. With one shard the output is an ordinary filter
-file, byte for byte the one ``overlap.build`` writes for the same corpus and options when that
-one counts exactly (or is given ``--capacity``). Why this design: scale/README.md.
+finished and the false-positive check passed. With one shard the output is an ordinary filter file,
+byte for byte the one ``overlap.build`` writes for the same corpus and options when that one counts
+exactly (or is given ``--capacity``). Why this design: contamkit/scale/README.md.
 """
 
 from __future__ import annotations
@@ -306,7 +306,7 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     budget = opts.max_memory or COUNT_BYTES
     timings: dict[str, float] = {}
     # the spill directory outlives the executor: a local cluster's workers are gone before it is
-    # removed, and tasks still running elsewhere find it missing and stop (scale.tasks)
+    # removed, and tasks still running elsewhere find it missing and stop (contamkit.scale.jobs)
     with _spill_dir(out, opts) as spill, \
             open_executor(opts.scheduler, opts.workers, opts.connect_timeout) as ex:
         partitions = _partition_count(files, opts, tokenizer, ex.slots)

@@ -1,7 +1,7 @@
 """The three kinds of task of a spilled build, run on workers (Dask or in process).
 
 1. ``map_task``: hash one reading task of the corpus and spill the hashes as runs partitioned
-   by prefix (``scale.spill``). Memory: one run.
+   by prefix (``contamkit.scale.spill``). Memory: one run.
 2. ``count_task``: exact distinct n-grams of a range of partitions, read from every run. Memory:
    the range's spilled pairs, at most the count budget (an oversized partition is counted in
    several passes over disjoint sub-ranges of its prefix).

@@ -3,11 +3,11 @@
 Everything is extrapolated from a calibration run on a real sample, on one core of this machine:
 n-grams per byte and distinct n-grams from the sample (with the growth exponent β of distinct
 against all n-grams, fitted over prefixes of the sample), and the single-core throughput of each
-phase of the spilled build (``scale.dask_build``). The filter size then follows from the Bloom
-arithmetic of the chosen layout (``overlap.layouts``: at 1e-8, 44.06 bits per element blocked,
-38.34 classic, PAPER.md). A small sample cannot see the duplication
-of a large corpus (repeated boilerplate, near-duplicate pages), so the distinct estimate is an
-upper bound, which is the safe side for sizing; scale/README.md compares it with real builds.
+phase of the spilled build (``contamkit.scale.dask_build``). The filter size then follows from the
+Bloom arithmetic of the chosen layout (``overlap.layouts``: at 1e-8, 44.06 bits per element blocked,
+38.34 classic, PAPER.md). A small sample cannot see the duplication of a large corpus (repeated
+boilerplate, near-duplicate pages), so the distinct estimate is an upper bound, which is the safe
+side for sizing; contamkit/scale/README.md compares it with real builds.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ from overlap.pipeline import HashRun, HashSpec, task_bytes
 GROWTH_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1)
 RATE_PROBE_BYTES = 1 << 30
 SAMPLE_BYTES = 64 << 20  # enough text to calibrate on; the rest of a larger sample is ignored
+# What the end-to-end bench measured for whole Dask builds, MB/s of text by local workers
+# (bench/bench_e2e.py, 20 MB, one run, on the 2-core guest shared by 8 sessions; docs/
+# performance.md). The plan's own rates are calibrated here at run time; this is the check.
+BENCH_DASK_MB_PER_S = {1: 0.88, 2: 0.63}
 
 
 def format_size(size: float) -> str:
@@ -214,6 +218,9 @@ def format_plan(plan: Plan, cal: Calibration) -> str:
         ("time on one core", duration(plan.single_core_seconds)),
         ("calibrated on", f"{cal.sample} ({format_size(cal.sample_bytes)}: "
          f"{cal.map_bytes_per_second / 1e6:.2f} MB/s per core to spill)"),
+        ("per-core rate assumed", f"{cal.map_bytes_per_second / 1e6:.2f} MB/s per core to spill"
+         " (this calibration); bench_e2e measured whole Dask builds at " + ", ".join(
+             f"{rate:.2f} MB/s on {w} worker(s)" for w, rate in BENCH_DASK_MB_PER_S.items())),
     ]
     return "\n".join(f"{k + ':':<22} {v}" for k, v in rows)
 

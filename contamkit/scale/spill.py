@@ -2,7 +2,7 @@
 
 A map task writes its hashes as *runs* of (h1, h2) pairs sorted by h1. Sorting does two jobs at
 once: it groups the pairs by partition (the top bits of h1, the same prefix that picks a filter's
-shard, see ``scale.sharded``) and it puts repeats next to each other, so they are dropped before
+shard, see ``overlap.sharded``) and it puts repeats next to each other, so they are dropped before
 they reach the disk. A reducer then reads one contiguous slice of every run: its partitions.
 
 Run file format (version 1), all little-endian::

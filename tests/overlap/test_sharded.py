@@ -182,7 +182,7 @@ def test_bad_options_and_too_small_capacity_write_nothing(ptb, tmp_path):
 
 
 def test_benchmark_overlap_is_the_same_through_a_sharded_filter(ptb, shared_data):
-    """The ``overlap`` command's lookup (overlap.examples) takes either filter unchanged."""
+    """The ``overlap`` command's lookup (overlap.per_example) takes either filter unchanged."""
     from overlap.per_example import measure_texts
     from overlap.spans import SpanCoder
 

@@ -55,10 +55,11 @@ _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
 MAX_K = 255  # probes per n-gram: far beyond any rate asked (k = 27 at 1e-8)
+MAX_N = 1 << 16  # n-gram length: far beyond any used (13 for GPT-3); bounds what verify draws
 
 # What a header must hold (``contamkit.common.schema``); checked before any value is used.
 PARAMS_SCHEMA = {
-    "n": Field(int, *at_least(1)),
+    "n": Field(int, lambda v: 1 <= v <= MAX_N, f"between 1 and {MAX_N}"),
     "unit": Field(str),
     "normalizer": Field(str),
     "tokenizer": Field(str),
@@ -269,6 +270,11 @@ def read_header(path: Path) -> tuple[dict, int]:
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply
         raise UserError(f"{path}: filter header is not valid JSON") from None
     validate(header, HEADER_SCHEMA, f"{path}: filter header")
+    params = header["params"]
+    check = getattr(LAYOUTS[params.get("layout", DEFAULT_LAYOUT)].impl(), "invalid", None)
+    why = check(params["m"], params["k"]) if check else None
+    if why:
+        raise UserError(f"{path}: filter header: {why} (layout {params.get('layout')})")
     shard = header.get("shard")
     if shard and shard["index"] >= shard["count"]:
         raise UserError(f"{path}: filter header: shard.index {shard['index']} is not below "

@@ -166,3 +166,19 @@ def test_ctrl_c_in_a_dask_build_prints_no_worker_traceback(big, tmp_path):
                                started=lambda: any(tmp_path.glob(".f.bloom.spill-*/*")))
     assert rc == 130 and err.strip().splitlines()[-1] == "interrupted" and left == []
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def test_two_sharded_builds_to_one_path_both_finish_and_one_wins(corpus, tmp_path):
+    out = tmp_path / "f.bloom"
+    args = [sys.executable, "cli.py", "build-filter", str(corpus), "-o", str(out), "--workers",
+            "1", "--shards", "2", "--n", "4"]
+    runs = [subprocess.Popen(args, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    assert [p.wait(timeout=300) for p in runs] == [0, 0]
+    from overlap.filters import open_filter
+
+    assert len(open_filter(out).shards) == 2  # the last publisher's manifest and its shards
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert cli("build-filter", corpus, "-o", out, "--workers", "1", "--shards", "2", "--n",
+               "4").returncode == 0
+    assert len(list(tmp_path.iterdir())) == 3  # the manifest and two shards, nothing else

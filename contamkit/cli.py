@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 # the options dataclasses: imported here (not in run_ functions) because they declare options
 from contamkit.analysis.options import AnalysisOptions, EvalOptions, SweepOptions
 from contamkit.common.errors import Terminated, UserError
+from contamkit.common.invocation import running
 from contamkit.common.options import add_options, add_overrides, from_args, overrides_from_args
 from contamkit.common.parse import (
     count,
@@ -89,10 +91,10 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> None:
-    from overlap.filters import filter_info
+    from overlap.filters import filter_info, format_info
 
     info = filter_info(args.filter)
-    print(json.dumps(info, indent=2) if args.json else format_mapping(info))
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
 
 
 def add_verify(sub: argparse._SubParsersAction) -> None:
@@ -100,28 +102,19 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("filter")
     p.add_argument("--probes", type=count, default=1_000_000, help="random probes (default 1e6)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probes")
+    p.add_argument("--confidence", type=probability, default=0.95,
+                   help="confidence of the verdict and the bounds (default 0.95)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_verify)
 
 
 def run_verify(args: argparse.Namespace) -> None:
+    from contamkit.common.render import format_mapping
     from overlap.filters import open_filter
     from overlap.verify import verify_filter
 
-    result = verify_filter(open_filter(args.filter), args.probes, args.seed)
+    result = verify_filter(open_filter(args.filter), args.probes, args.seed, args.confidence)
     print(json.dumps(result, indent=2) if args.json else format_mapping(result))
-
-
-def format_mapping(mapping: dict, indent: str = "") -> str:
-    """Aligned ``key: value`` lines (nested mappings indented) for terminal output."""
-    lines = []
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            lines += [f"{indent}{key}:", format_mapping(value, indent + "  ")]
-        else:
-            text = f"{value:.6g}" if isinstance(value, float) else str(value)
-            lines.append(f"{indent}{key + ':':<20} {text}")
-    return "\n".join(lines)
 
 
 def add_overlap(sub: argparse._SubParsersAction) -> None:
@@ -153,10 +146,9 @@ def add_table6(sub: argparse._SubParsersAction) -> None:
 
 
 def run_table6(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from contamkit.common.atomic import write_json
     from contamkit.common.paths import shared_data_dir
+    from overlap.report import write_report
     from overlap.table6 import format_table6, table6
 
     result = table6(args.data_dir or shared_data_dir(), from_args(Convention, args),
@@ -164,6 +156,7 @@ def run_table6(args: argparse.Namespace) -> None:
                     args.gpt2_vocab, args.all_conventions)
     write_json(Path(args.out) / "table6.json", result)
     print(format_table6(result))
+    print(f"report: {write_report(args.out)[1]}")
 
 
 def add_decontaminate(sub: argparse._SubParsersAction) -> None:
@@ -494,10 +487,13 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:  # a parse type's message names the option and the problem
         print(f"error: {e}", file=sys.stderr)
         return 2
+    command = [Path(sys.argv[0]).name if argv is None else parser.prog,
+               *(sys.argv[1:] if argv is None else argv)]
     setup_logging(args.verbose)
     raise_on_sigterm()
     try:
-        args.func(args)
+        with running(command):  # the command line provenance records
+            args.func(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -122,6 +122,15 @@ def blocked_optimum(fpr: float, lines: int = LINES) -> tuple[float, int]:
     return here, lines * per_line
 
 
+def invalid(m: int, k: int) -> str | None:
+    """Why a header's (m, k) cannot be this layout's (the probe loops assume both), or None."""
+    if m % LINE_BITS:
+        return f"m = {m} is not a whole number of {LINE_BITS}-bit lines"
+    if k % LINES or k > LINES * MAX_PROBES_PER_LINE:
+        return f"k = {k} is not a multiple of {LINES} up to {LINES * MAX_PROBES_PER_LINE}"
+    return None
+
+
 def size(capacity: int, fpr: float) -> tuple[int, int]:
     """(m, k) of the blocked layout: k from ``blocked_optimum``, m a whole number of lines."""
     _, k = blocked_optimum(fpr)

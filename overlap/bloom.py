@@ -22,7 +22,8 @@ File format (version 3: adds the layout to the parameters), all little-endian::
     4 bytes   format version
     4 bytes   length L of the JSON header
     4 bytes   CRC-32 of the JSON header
-    L bytes   JSON header: parameters, inserted count, bits checksum (xxh3-128)
+    L bytes   JSON header: parameters, inserted count, bits checksum (xxh3-128), and
+              optionally "provenance": what the filter was built from (overlap.provenance)
     padding   to the next multiple of 4096, so the bits can be memory-mapped page-aligned
     ceil(m/8) bytes of bits, bit g stored as byte g >> 3, bit g & 7
 
@@ -46,6 +47,7 @@ from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
 from contamkit.common.schema import Field, at_least, between, validate
 from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
+from overlap.provenance import SCHEMA as PROVENANCE_SCHEMA
 
 MAGIC = b"CTMBLOOM"
 FORMAT_VERSION = 3  # 2: enhanced double hashing, prime m; 3: layout recorded
@@ -53,10 +55,11 @@ _PREFIX = struct.Struct("<8sIII")
 _PAGE = 4096
 _CHECKSUM_BLOCK = 1 << 26
 MAX_K = 255  # probes per n-gram: far beyond any rate asked (k = 27 at 1e-8)
+MAX_N = 1 << 16  # n-gram length: far beyond any used (13 for GPT-3); bounds what verify draws
 
 # What a header must hold (``contamkit.common.schema``); checked before any value is used.
 PARAMS_SCHEMA = {
-    "n": Field(int, *at_least(1)),
+    "n": Field(int, lambda v: 1 <= v <= MAX_N, f"between 1 and {MAX_N}"),
     "unit": Field(str),
     "normalizer": Field(str),
     "tokenizer": Field(str),
@@ -75,6 +78,7 @@ HEADER_SCHEMA = {
         "index": Field(int, *at_least(0)),
         "count": Field(int, lambda v: v >= 1 and not v & (v - 1), "a power of two"),
     }),
+    "provenance": Field(dict, required=False, fields=PROVENANCE_SCHEMA),
 }
 
 
@@ -135,8 +139,10 @@ def _zeros(nbytes: int) -> np.ndarray:
 class BloomFilter:
     """Batch add/contains over (h1, h2) hash arrays from ``overlap.murmur``."""
 
-    def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0):
+    def __init__(self, params: FilterParams, bits: np.ndarray | None = None, inserted: int = 0,
+                 provenance: dict | None = None):
         self.params = params
+        self.provenance = provenance  # the corpus it was built from (overlap.provenance)
         self.layout = LAYOUTS[params.layout].impl()  # overlap.classic or overlap.blocked
         nbytes = (params.m + 7) // 8
         self.bits = _zeros(nbytes) if bits is None else bits
@@ -198,11 +204,14 @@ class BloomFilter:
 
     # ------------------------------------------------------------------ persistence
     def header(self) -> dict:
-        return {
+        header = {
             "params": asdict(self.params),
             "inserted": self.inserted,
             "bits_checksum": "xxh3_128:" + _checksum(self.bits),
         }
+        if self.provenance is not None:
+            header["provenance"] = self.provenance
+        return header
 
     def save(self, path: str | Path) -> None:
         """Write atomically: the file at ``path`` is either the old one or this complete one."""
@@ -234,7 +243,7 @@ class BloomFilter:
         bits = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(nbytes,))
         if verify and "xxh3_128:" + _checksum(bits) != header["bits_checksum"]:
             raise UserError(f"{path}: checksum mismatch: the filter's bits are corrupt")
-        return cls(params, bits, header["inserted"])
+        return cls(params, bits, header["inserted"], header.get("provenance"))
 
 
 def read_header(path: Path) -> tuple[dict, int]:
@@ -261,6 +270,11 @@ def read_header(path: Path) -> tuple[dict, int]:
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply
         raise UserError(f"{path}: filter header is not valid JSON") from None
     validate(header, HEADER_SCHEMA, f"{path}: filter header")
+    params = header["params"]
+    check = getattr(LAYOUTS[params.get("layout", DEFAULT_LAYOUT)].impl(), "invalid", None)
+    why = check(params["m"], params["k"]) if check else None
+    if why:
+        raise UserError(f"{path}: filter header: {why} (layout {params.get('layout')})")
     shard = header.get("shard")
     if shard and shard["index"] >= shard["count"]:
         raise UserError(f"{path}: filter header: shard.index {shard['index']} is not below "

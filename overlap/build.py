@@ -35,6 +35,7 @@ from overlap.ngrams import Hashes
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.options import BuildOptions
 from overlap.pipeline import HashRun, HashSpec, default_workers, hashing_processes, task_bytes
+from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.units import make_coder
 
 FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the target
@@ -197,7 +198,8 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     # the coder's own unit name (hf:DIR with DIR made absolute) and tokenizer identity
     opts, tokenizer = replace(opts, unit=coder.unit), coder.tokenizer
     scan = CorpusStats()
-    tasks = plan_tasks(corpus_files(corpus, scan), max(hashing_processes(workers), 1))
+    files = corpus_files(corpus, scan)
+    tasks = plan_tasks(files, max(hashing_processes(workers), 1))
     spec = HashSpec(opts.n, opts.unit, opts.seed, opts.text_field, opts.gpt2_vocab)
 
     if opts.capacity is None:
@@ -235,9 +237,12 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         passes += 1
         _fill(bloom, HashRun(tasks, spec, workers, "rebuilding"), workers)
         figures = bloom.stats()
-    bloom.save(out)
-
     stats = run.stats
+    bloom.provenance, listed = corpus_provenance(corpus, files, read_stats(stats, scan), out)
+    write_sidecar(out, bloom.provenance, listed)
+    bloom.save(out)
+    drop_old_sidecars(out, bloom.provenance)
+
     scan.report_new(0)
     wall = time.perf_counter() - start
     summary = {
@@ -259,6 +264,14 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     }
     log.info(format_summary(summary))
     return summary
+
+
+def read_stats(read: CorpusStats, scan: CorpusStats) -> CorpusStats:
+    """The reading's counts with the files the corpus scan skipped added."""
+    total = CorpusStats()
+    total.merge(read)
+    total.skipped_files += scan.skipped_files
+    return total
 
 
 def format_summary(s: dict) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contamkit.common.errors import UserError
+from contamkit.common.render import format_mapping
 from overlap.bloom import FORMAT_VERSION, MAGIC, BloomFilter, read_header
 from overlap.normalize import NORMALIZER_VERSION
+from overlap.provenance import provenance_files
 from overlap.sharded import MANIFEST_FORMAT, ShardedFilter, is_manifest
 from overlap.units import same_unit
 
@@ -49,8 +51,44 @@ def check_compatible(bloom: BloomFilter, path: str | Path, n: int, unit: str,
         raise UserError(f"{path}: filter does not match the query: {why}")
 
 
+INSERTED_NOTE = ("inserted counts every n-gram occurrence added, repeats included; "
+                 "estimated_distinct is the number of distinct n-grams the fill ratio implies, "
+                 "the figure to compare with capacity")
+SHOWN_FILES = 20  # corpus files ``info`` lists; --json gives them all
+PROVENANCE_ORDER = ("corpus", "file_count", "bytes", "documents", "records", "bad_records",
+                    "skipped_files", "invalid_utf8_files", "built", "command", "cwd",
+                    "toolkit_version", "normalizer", "checksum")
+
+
 def filter_info(path: str | Path) -> dict:
-    """Header and fill statistics of a filter file, for ``info``."""
+    """Header and fill statistics of a filter file, for ``info``; the corpus file list is
+    read from the sidecar when the header holds only its digest."""
     bloom = open_filter(path)
-    return {"path": str(path), "format_version": FORMAT_VERSION, **bloom.header(),
-            **bloom.stats()}
+    info = {"path": str(path), "format_version": FORMAT_VERSION, **bloom.header(),
+            **bloom.stats(), "note": INSERTED_NOTE}
+    if info.get("provenance"):
+        info["provenance"] = {**info["provenance"],
+                              "files": provenance_files(info["provenance"], path)}
+    return info
+
+
+def format_info(info: dict) -> str:
+    """``info`` for a terminal: the header, the statistics, the corpus and its files."""
+    shown = {k: v for k, v in info.items() if k not in ("provenance", "note")}
+    shown["inserted"] = f"{info['inserted']} (occurrences, repeats included)"
+    lines = [format_mapping(shown)]
+    prov = info.get("provenance")
+    if not prov:
+        lines.append("provenance:          none recorded (built before contamkit 0.3)")
+    else:
+        files = prov["files"]
+        ordered = {k: prov[k] for k in PROVENANCE_ORDER if k in prov}
+        ordered.update({k: v for k, v in prov.items() if k not in ordered and k != "files"})
+        ordered["command"] = " ".join(ordered.get("command", []))
+        lines += ["provenance:", format_mapping(ordered, "  "), f"  files ({len(files)}):"]
+        lines += [f"    {f['path']}  {f['bytes']:,} bytes  {f['mtime']}  {f['checksum']}"
+                  for f in files[:SHOWN_FILES]]
+        if len(files) > SHOWN_FILES:
+            lines.append(f"    ... and {len(files) - SHOWN_FILES} more (info --json lists all)")
+    lines.append(f"note: {info['note']}")
+    return "\n".join(lines)

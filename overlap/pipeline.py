@@ -20,7 +20,7 @@ from typing import Any
 from contamkit.common import faults
 from contamkit.common.errors import UserError
 from contamkit.common.processes import sigint_blocked, worker_setup
-from contamkit.common.progress import progress
+from contamkit.common.progress import log, progress
 from contamkit.corpus.formats import read_task
 from contamkit.corpus.read import CorpusStats, Document, Task, split_long
 from overlap.ngrams import Hashes, NgramStream
@@ -58,6 +58,13 @@ def hashing_processes(workers: int) -> int:
 
 def task_bytes(task: Task) -> int:
     return (task.end - task.start) if task.end >= 0 else Path(task.path).stat().st_size
+
+
+def log_task(desc: str, task: Task, elapsed: float) -> None:
+    """A debug line (``-v``) per finished file or byte range, with its size and the time."""
+    where = "" if task.start == 0 and task.end < 0 else f" bytes {task.start:,}-{task.end:,}"
+    log.debug("%s: %s%s done (%.2f MB), %.1f s after the start", desc, task.path, where,
+              task_bytes(task) / 1e6, elapsed)
 
 
 def hash_task(task: Task, stream: NgramStream, text_field: str,
@@ -120,6 +127,7 @@ class HashRun:
                     self._advance(bar, index, task_bytes(task))
                     self.finished += 1
                     self._reported = self.stats.report_new(self._reported)
+                    log_task(self.desc, task, bar.format_dict["elapsed"])
                     continue
                 if item.end >= 0:
                     self._advance(bar, index, item.end - task.start)

@@ -16,6 +16,7 @@ import numpy as np
 
 from contamkit.benchmarks.readers import iter_jsonl, load_json, require
 from contamkit.common.errors import UserError
+from overlap.runs import bench_dir
 
 EXAMPLES, SUMMARY = "examples.jsonl", "summary.json"
 
@@ -59,9 +60,10 @@ def read_run(directory: str | Path, what: str, row_fields: tuple[str, ...]) -> R
     return Run(directory, summary, rows)
 
 
-def read_overlap_run(directory: str | Path) -> Run:
-    """An ``overlap`` run folder (one benchmark's)."""
-    return read_run(directory, "overlap", ("ngrams", "found"))
+def read_overlap_run(directory: str | Path, bench: str | None = None) -> Run:
+    """``bench``'s results in an ``overlap`` output folder (without ``bench``: its only
+    benchmark's; ``overlap.runs``), or a benchmark's folder itself."""
+    return read_run(bench_dir(Path(directory), bench), "overlap", ("ngrams", "found"))
 
 
 def overlap_fractions(rows: Sequence[dict]) -> np.ndarray:

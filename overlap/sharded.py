@@ -31,7 +31,7 @@ import xxhash
 
 from contamkit.common.atomic import write_text
 from contamkit.common.errors import UserError
-from contamkit.common.schema import Field, validate
+from contamkit.common.schema import Field, plain_name, validate
 from overlap.bloom import HEADER_SCHEMA, PARAMS_SCHEMA, BloomFilter, FilterParams, read_header
 
 MANIFEST_FORMAT = "contam-sharded-filter"
@@ -119,11 +119,14 @@ def _digest(body: dict) -> str:
     return "xxh3_128:" + xxhash.xxh3_128_hexdigest(json.dumps(body, sort_keys=True).encode())
 
 
-def write_manifest(out: Path, entries: list[dict]) -> None:
-    """Tie shard files together; ``entries`` are their headers plus their file names."""
+def write_manifest(out: Path, entries: list[dict], provenance: dict | None = None) -> None:
+    """Tie shard files together; ``entries`` are their headers plus their file names,
+    ``provenance`` the corpus record (``overlap.provenance``)."""
     params = logical_params([FilterParams(**e["params"]) for e in entries])
     body = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "params": asdict(params),
             "routing": "top log2(shards) bits of h1", "shards": entries}
+    if provenance is not None:
+        body["provenance"] = provenance
     write_text(out, json.dumps({**body, "checksum": _digest(body)}, indent=1) + "\n")
 
 
@@ -132,16 +135,12 @@ def is_manifest(path: Path) -> bool:
         return f.read(1) == b"{"
 
 
-def _plain_name(name: str) -> bool:
-    return name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
-
-
 # What a manifest must hold (``contamkit.common.schema``); a shard entry is the shard's header
 # plus its file name, a plain name in the manifest's own directory.
 SHARD_ENTRY_SCHEMA = {
     **HEADER_SCHEMA,
     "shard": Field(dict, closed=True, fields=HEADER_SCHEMA["shard"].fields),
-    "file": Field(str, _plain_name, "a plain file name (no directory part)"),
+    "file": Field(str, plain_name, "a plain file name (no directory part)"),
 }
 MANIFEST_SCHEMA = {
     "format": Field(str),
@@ -152,6 +151,7 @@ MANIFEST_SCHEMA = {
                     "a list of shards whose length is a power of two",
                     items=Field(dict, fields=SHARD_ENTRY_SCHEMA, closed=True)),
     "checksum": Field(str),
+    "provenance": HEADER_SCHEMA["provenance"],
 }
 
 
@@ -200,6 +200,7 @@ class ShardedFilter:
         self.path, self.manifest, self.shards = path, manifest, shards
         self.params = FilterParams(**manifest["params"])
         self.inserted = sum(s.inserted for s in shards)
+        self.provenance = manifest.get("provenance")
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = True) -> ShardedFilter:
@@ -230,6 +231,9 @@ class ShardedFilter:
         return combined_stats([s.stats() for s in self.shards], [s.params for s in self.shards])
 
     def header(self) -> dict:
-        return {"storage": "sharded", "format_version": self.manifest["version"],
-                "shards": len(self.shards), "params": self.manifest["params"],
-                "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}
+        header = {"storage": "sharded", "format_version": self.manifest["version"],
+                  "shards": len(self.shards), "params": self.manifest["params"],
+                  "inserted": self.inserted, "manifest_checksum": self.manifest["checksum"]}
+        if self.provenance is not None:
+            header["provenance"] = self.provenance
+        return header

@@ -59,27 +59,31 @@ def read_metrics(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def plot_losses(metrics_path: Path, png_path: Path) -> None:
-    """Training loss per logged step and the periodic train/val estimates, one PNG."""
-    import matplotlib
+def loss_figure(rows: list[dict], title: str):
+    """Training loss per logged step and the periodic train/val estimates (a Figure)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = read_metrics(metrics_path)
     steps = [r for r in rows if r["kind"] == "train"]
     evals = [r for r in rows if r["kind"] == "eval"]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=0.8, alpha=0.6,
             label="train (batch)")
-    for key, style in (("train_loss", "o-"), ("val_loss", "s-")):
+    for key, marker in (("train_loss", "o"), ("val_loss", "s")):
         points = [r for r in evals if r.get(key) is not None]
-        if points:
-            ax.plot([r["step"] for r in points], [r[key] for r in points], style, ms=3,
-                    label=key.replace("_", " ") + " (estimate)")
+        if points:  # markers only: a line between two estimates would invent the values between
+            ax.plot([r["step"] for r in points], [r[key] for r in points], marker, ms=5,
+                    linestyle="none", label=key.replace("_", " ") + " (estimate)")
+    ax.set_title(title)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def plot_losses(metrics_path: Path, png_path: Path) -> None:
+    """The loss figure of a run's metrics.jsonl, as PNG."""
+    fig = loss_figure(read_metrics(metrics_path), f"Training loss: {metrics_path.parent.name}")
     write_figure(fig, png_path, dpi=120)

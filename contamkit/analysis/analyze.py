@@ -42,15 +42,18 @@ def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     """
     opts = opts or AnalysisOptions()
     opts.check()
-    overlap = read_overlap_run(overlap_dir)
-    evaluation = read_evaluation(eval_dir, overlap)
+    evaluation = None if is_samples_source(eval_dir) else read_eval_run(eval_dir)
+    overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"] if evaluation else None)
+    evaluation = evaluation or read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
     summary = shift_summary(evaluation, overlap, joined, opts)
     out = Path(out_dir)
     write_json(out / "summary.json", summary)
     write_text(out / "shift.csv", shift_csv(summary))
     write_text(out / "examples.csv", examples_csv(joined, evaluation))
-    title = f"{summary['bench']} {summary['split']}"
+    filter_name = Path(summary["overlap_filter"].get("path", "?")).name
+    title = (f"{summary['bench_label']} {summary['split']}, model "
+             f"{Path(str(summary['model'])).name}, filter {filter_name}")
     plots.plot_buckets(summary["metrics"], title, summary["overlap_label"], out / "buckets.png")
     fraction, loss = loss_points(joined)
     plots.plot_loss_scatter(fraction, loss, summary["regression"], summary["regression"]["loss"],
@@ -107,6 +110,7 @@ def shift_summary(evaluation: Run, overlap: Run, joined: Joined, opts: AnalysisO
         "format": FORMAT,
         "version": VERSION,
         "bench": evaluation.summary["bench"],
+        "bench_label": ov.get("bench_label", evaluation.summary["bench"]),
         "split": evaluation.summary["split"],
         "task": task,
         "eval_run": str(evaluation.directory.resolve()),

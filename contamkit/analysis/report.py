@@ -29,7 +29,7 @@ def analysis_blocks(s: dict) -> list[Block]:
     ex, st, fit = s["examples"], s["settings"], s["regression"]
     level = f"{100 * st['level']:g} %"
     blocks: list[Block] = [
-        ("h", 1, f"Overlap analysis: {s['bench']} {s['split']}"),
+        ("h", 1, f"Overlap analysis: {s.get('bench_label', s['bench'])} {s['split']}"),
         ("p", f"Model {s['model']} (tokenizer {s['tokenizer']}); evaluation run "
               f"{s['eval_run']}; overlap run {s['overlap_run']} ({s['overlap_label']})."),
     ]

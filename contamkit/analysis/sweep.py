@@ -182,7 +182,7 @@ def sweep(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
     summary."""
     opts = opts or SweepOptions()
     opts.check()
-    overlap = read_overlap_run(overlap_dir)
+    overlap = read_overlap_run(overlap_dir)  # a run of one benchmark, or a benchmark's folder
     evaluation = read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
     ov_file = overlap.directory / "summary.json"

@@ -88,3 +88,8 @@ def at_least(low: int | float) -> tuple[Callable[[Any], bool], str]:
 def between(low: float, high: float) -> tuple[Callable[[Any], bool], str]:
     """Strictly between ``low`` and ``high``."""
     return (lambda v: low < v < high), f"between {low} and {high} (exclusive)"
+
+
+def plain_name(name: str) -> bool:
+    """A file name with no directory part: a header may name a file beside it, nowhere else."""
+    return name not in ("", ".", "..") and not any(c in name for c in "/\\\0")

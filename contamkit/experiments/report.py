@@ -32,6 +32,7 @@ from contamkit.experiments.detectors import (
 from contamkit.experiments.layout import VARIANTS, Example, ExperimentLayout
 from overlap import contamination
 from overlap.results import overlap_fractions, read_overlap_run, read_run
+from overlap.runs import bench_dir
 
 FILTER = "n-gram filter"  # the "model" column of the n-gram detector's rows
 
@@ -56,7 +57,7 @@ class Inputs:
         self.measures = [m for m in model_measures(reference=cfg.reference) if m in scored]
         self.ids = [e.id for e in examples]
         self.copies = np.array([e.copies for e in examples])
-        self.overlap = read_overlap_run(paths.overlap).by_id()
+        self.overlap = read_overlap_run(paths.overlap, cfg.benchmark.name).by_id()
         # NaN where an example is too short to test (overlap.results): left out of means, AUCs
         self.fraction = overlap_fractions([self.overlap[i] for i in self.ids])
         runs = {(m, v): read_run(paths.eval(m, v), "evaluate", ("loss",))
@@ -166,7 +167,7 @@ def contamination_table(inp: Inputs) -> list[dict]:
     rows = [inp.overlap[i] for i in inp.ids]
     values = contamination.measure_table(
         rows, inp.cfg.overlap.n, list(contamination.MEASURES), (contamination.DEFAULT_MIN_RUN,),
-        where=str(inp.paths.overlap / "examples.jsonl"))
+        where=str(bench_dir(inp.paths.overlap, inp.cfg.benchmark.name) / "examples.jsonl"))
     values["true split"] = (inp.copies > 0).astype(float)
     injected = inp.copies > 0
     metric = task_metrics(inp.task)[-1]

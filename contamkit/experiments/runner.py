@@ -66,7 +66,7 @@ class Runner:
         for name, variant in itertools.product(cfg.models, self.variants):
             self.stage(f"train:{name}:{variant}", [p.model(name, variant)],
                        lambda n=name, v=variant: self.train(n, v))
-        self.stage("overlap", [p.overlap / "examples.jsonl"], self.measure_overlap)
+        self.stage("overlap", [p.overlap / "summary.json"], self.measure_overlap)  # written last
         for name, variant in itertools.product(cfg.models, self.variants):
             self.stage(f"evaluate:{name}:{variant}", [p.eval(name, variant) / "examples.jsonl"],
                        lambda n=name, v=variant: self.evaluate(n, v))

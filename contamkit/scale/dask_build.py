@@ -48,10 +48,11 @@ from contamkit.scale.jobs import (
     map_task,
 )
 from contamkit.scale.spill import PAIR_BYTES
-from overlap.build import FPR_SLACK, exact_capacity, filter_params, format_summary
+from overlap.build import FPR_SLACK, exact_capacity, filter_params, format_summary, read_stats
 from overlap.filters import is_filter
 from overlap.options import BuildOptions
 from overlap.pipeline import HashSpec, task_bytes
+from overlap.provenance import corpus_provenance, drop_old_sidecars, write_sidecar
 from overlap.sharded import (
     combined_stats,
     is_manifest,
@@ -202,10 +203,11 @@ def _shard_count(opts: BuildOptions, distinct: np.ndarray | None, partitions: in
 
 
 def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult,
-                capacities: list[int]) -> list[ShardJob]:
+                capacities: list[int], provenance: dict | None) -> list[ShardJob]:
     """One job per shard. A single shard is built under a temporary name and renamed over
     ``out``; several are built under names of their own (``shard_name`` with this build's
-    tag), which only the manifest, written last, makes part of the filter."""
+    tag), which only the manifest, written last, makes part of the filter. Each carries the
+    corpus ``provenance``."""
     count = len(capacities)
     width = len(mapped.occurrences) // count
     build = build_tag()
@@ -215,7 +217,7 @@ def _shard_jobs(opts: BuildOptions, out: Path, tokenizer: str, mapped: MapResult
                 else out.parent / shard_name(out, s, count, build))
         first, stop = s * width, (s + 1) * width
         jobs.append(ShardJob(s, count, first, stop, filter_params(opts, capacity, tokenizer),
-                             int(mapped.occurrences[first:stop].sum()), str(path)))
+                             int(mapped.occurrences[first:stop].sum()), str(path), provenance))
     return jobs
 
 
@@ -237,7 +239,7 @@ def _publish(out: Path, jobs: list[ShardJob], results: list[dict]) -> None:
         os.replace(jobs[0].path, out)
     else:
         write_manifest(out, [{"file": Path(j.path).name, **r["header"]}
-                             for j, r in zip(jobs, results, strict=True)])
+                             for j, r in zip(jobs, results, strict=True)], jobs[0].provenance)
     faults.step()
     remove_unlisted_shards(out)
 
@@ -280,7 +282,7 @@ def _checked_build(ex, opts: BuildOptions, out: Path, tokenizer: str, mapped: Ma
                 stats["estimated_fpr"], opts.fpr)
     needed = [math.ceil(min(r["stats"]["estimated_distinct"], j.inserted) * 1.1)
               for j, r in zip(jobs, results, strict=True)]
-    jobs = _shard_jobs(opts, out, tokenizer, mapped, needed)
+    jobs = _shard_jobs(opts, out, tokenizer, mapped, needed, jobs[0].provenance)
     try:
         return jobs, _build_phase(ex, jobs, mapped.runs, partitions), 2
     except BaseException:
@@ -322,14 +324,19 @@ def build_scaled(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
         clock = time.perf_counter()
         shards = _shard_count(opts, distinct, partitions, tokenizer,
                               _least_shards(opts, ex.slots))
-        jobs = _shard_jobs(opts, out, tokenizer, mapped, _capacities(opts, distinct, shards))
+        provenance, listed = corpus_provenance(corpus, files, read_stats(mapped.stats, scan),
+                                               out)
+        jobs = _shard_jobs(opts, out, tokenizer, mapped, _capacities(opts, distinct, shards),
+                           provenance)
         try:
             jobs, results, passes = _checked_build(ex, opts, out, tokenizer, mapped, jobs,
                                                    partitions)
         except BaseException:
             _discard(jobs)
             raise
+        write_sidecar(out, provenance, listed)
         _publish(out, jobs, results)
+        drop_old_sidecars(out, provenance)
         timings["build_seconds"] = time.perf_counter() - clock
         executor = (ex.name, ex.slots)
     scan.report_new(0)

@@ -158,12 +158,14 @@ class ShardJob:
     params: FilterParams
     inserted: int  # n-gram occurrences routed here, repeats included (the header's count)
     path: str
+    provenance: dict | None = None  # the corpus record (overlap.provenance), in every shard
 
 
 def build_task(job: ShardJob, runs: list[str], partitions: int) -> dict:
     """Fill and save one shard; returns its header and fill statistics."""
     bloom = (ShardFile(job.params, job.index, job.count) if job.count > 1
              else BloomFilter(job.params))
+    bloom.provenance = job.provenance
     for path in runs:
         pairs = Run(path, partitions).read(job.first, job.stop)
         bloom.add(np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1]))

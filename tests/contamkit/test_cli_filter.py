@@ -30,7 +30,10 @@ def test_build_info_verify(shared_data, tmp_path, layout, k, bits):
     v = json.loads(cli("verify", out, "--probes", "1000000", "--json").stdout)
     assert v["hits"] == 0 and v["probes"] == 1_000_000
     assert bits - 0.3 <= v["bits_per_element"] <= bits
-    assert 2.9e-6 < v["upper_95"] < 3.1e-6  # ln(20)/1e6
+    assert 2.9e-6 < v["fpr_upper"] < 3.1e-6  # ln(20)/1e6
+    assert v["verdict"] == "PASS" and not v["target_confirmed"]
+    # zero hits in P probes bound the rate at target when (1 - 1e-8)^P <= 0.05
+    assert v["probes_to_confirm"] == 299_573_226 and "cannot confirm 1e-08" in v["note"]
     for key in ("observed_fpr", "predicted_fpr", "k"):
         assert key in v
 

@@ -65,7 +65,7 @@ def test_generic_loader_from_the_command_line(setup, tmp_path):
     assert cli.main(["overlap", "--bench", "hf", "--filter", str(bloom), "--bench-path",
                      str(release / "mmlu"), "--text-template", "{question}", "--out",
                      str(out)]) == 0
-    rows = [json.loads(line) for line in (out / "examples.jsonl").open()]
+    rows = [json.loads(line) for line in (out / "hf" / "examples.jsonl").open()]
     assert [r["id"] for r in rows if r["found"]] == ["hf/test/00001"]
 
 

@@ -102,7 +102,7 @@ def big(tmp_path_factory):
     root = tmp_path_factory.mktemp("big")
     line = " ".join(f"v{(i * 7919) % 50021}" for i in range(20000))
     for j in range(4):
-        (root / f"p{j}.txt").write_text((line + "\n") * 100)
+        (root / f"p{j}.txt").write_text((line + "\n") * 400)  # ~190 MB: still hashing
     return root
 
 

@@ -39,8 +39,8 @@ def mutations():
     yield "missing params", {k: v for k, v in header.items() if k != "params"}
     yield "missing k", {**header, "params": {k: v for k, v in p.items() if k != "k"}}
     for key, value in (("k", -1), ("k", 0), ("k", 2.5), ("k", "27"), ("k", True), ("m", 0),
-                       ("n", 0), ("target_fpr", 1.0), ("target_fpr", 0), ("capacity", 0),
-                       ("seed", -1), ("unit", 3), ("extra", 1)):
+                       ("n", 0), ("n", 10**15), ("target_fpr", 1.0), ("target_fpr", 0),
+                       ("capacity", 0), ("seed", -1), ("unit", 3), ("extra", 1)):
         yield f"{key}={value!r}", {**header, "params": {**p, key: value}}
     yield "inserted", {**header, "inserted": -5}
     yield "checksum", {**header, "bits_checksum": 7}

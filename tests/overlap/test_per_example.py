@@ -171,7 +171,7 @@ def test_lambada_against_its_own_filter(shared_data, tmp_path):
     assert [r["units"] - r["scored_from"] for r in rows] == [len(words(t)) for t in targets]
     csv_lines = (out / "lambada" / "examples.csv").read_text().splitlines()
     assert csv_lines[0].startswith("id,units,ngrams") and len(csv_lines) == 5154
-    for png in ("overlap_hist.png", "overlap_cdf.png", "overlap_buckets.png"):
+    for png in ("overlap_buckets.png", "overlap_spread.png"):
         assert (out / "winograd" / png).read_bytes()[:4] == b"\x89PNG"
     assert (out / "report.html").is_file()
 
@@ -206,9 +206,14 @@ def test_webtext_filter_end_to_end(shared_data, tmp_path):
     webtext = shared_data / "webtext" / "webtext.train.jsonl"
     assert cli("build-filter", webtext, "-o", f, "--workers", "1").returncode == 0
     out = tmp_path / "out"
-    r = cli("overlap", "--bench", "lambada,winograd,ptb", "--filter", f, "--bench-path",
+    r = cli("overlap", "--bench", "winograd,ptb,lambada", "--filter", f, "--bench-path",
             shared_data, "--out", out)
     assert r.returncode == 0, r.stderr
+    run = json.loads((out / "summary.json").read_text())
+    assert run["benches"] == [r["bench"] for r in run["benchmarks"]] == ["winograd", "ptb",
+                                                                          "lambada"]
+    html = (out / "report.html").read_text()  # sections in --bench order, not alphabetical
+    assert html.index("winograd (test)") < html.index("ptb (test)") < html.index("lambada (test)")
     train = set()
     for line in webtext.read_text(encoding="utf-8").splitlines():
         try:
@@ -225,3 +230,7 @@ def test_webtext_filter_end_to_end(shared_data, tmp_path):
         assert [r["found"] for r in rows] == [sum(g in train for g in gs) for gs in grams]
         assert s["too_short"] == sum(not gs for gs in grams)
         assert s["ngrams"] == sum(map(len, grams))
+        row = next(r for r in run["benchmarks"] if r["bench"] == name)
+        assert row["examples_with_any_overlap"] == sum(r["found"] > 0 for r in rows)
+        assert row["expected_false_positive_ngrams"] == pytest.approx(
+            s["ngrams"] * run["filter"]["estimated_fpr"])

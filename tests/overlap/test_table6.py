@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +74,10 @@ def test_cli_prints_measured_beside_paper(cli_table):
     rows = {r["dataset"]: r for r in table["datasets"]}
     assert rows["WikiText-103"]["note"] == "train split not present"
     assert rows["1BW"]["measured_pct"] is None and rows["1BW"]["paper_pct"] == 13.19
+    report = stdout.splitlines()[-1]
+    assert report.startswith("report: ") and report.endswith("report.html")
+    html = Path(report.split(": ", 1)[1]).read_text()
+    assert "Table 6" in html and "2.669 %" in html and "2.67 %" in html
 
 
 def test_word_unit_per_line_drop_unk_equals_exact_sets(shared_data):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 
 from model.gpt2 import GPT, GPTConfig
-from training.metrics import MetricsLog, flops_per_token, peak_flops, plot_losses, read_metrics
+from training.metrics import (
+    MetricsLog,
+    flops_per_token,
+    loss_figure,
+    peak_flops,
+    plot_losses,
+    read_metrics,
+)
 
 
 def test_flops_per_token_for_gpt2_124m():
@@ -36,3 +43,17 @@ def test_metrics_log_drops_rows_after_the_resumed_step(tmp_path):
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
     MetricsLog(path, None)  # a fresh run starts an empty log
     assert read_metrics(path) == []
+
+
+def test_loss_estimates_are_points_not_a_line():
+    rows = [{"kind": "train", "step": s, "loss": 5.0 - 0.1 * s} for s in range(1, 21)]
+    rows += [{"kind": "eval", "step": s, "train_loss": 4.0 - 0.1 * s, "val_loss": 4.2 - 0.1 * s}
+             for s in (10, 20)]
+    fig = loss_figure(rows, "run")
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"train (batch)", "train loss (estimate)", "val loss (estimate)"}
+    for name in ("train loss (estimate)", "val loss (estimate)"):
+        assert lines[name].get_linestyle() == "None" and list(lines[name].get_xdata()) == [10, 20]
+    assert lines["train (batch)"].get_linestyle() == "-"
+    assert ax.get_title() == "run"

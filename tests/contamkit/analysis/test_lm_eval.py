@@ -150,7 +150,8 @@ def test_samples_that_do_not_fit_are_refused(lm_eval_run, tmp_path, capsys):
     cases = [
         (r["root"] / "ov", other, f"{other}: doc_id 7 does not match lambada/test/00007"),
         (tmp_path / "ov30", r["samples"], f"{r['samples']}: 40 documents (doc_id up to 39) "
-                                          f"but {tmp_path / 'ov30' / 'examples.jsonl'} has 30"),
+                                          f"but {tmp_path / 'ov30' / 'lambada' / 'examples.jsonl'}"
+                                          " has 30"),
         (r["root"] / "ov", two, f"{two}: holds 2 lm-eval samples files (tasks a, b)"),
     ]
     for ov, ev, message in cases:

@@ -1,8 +1,6 @@
 """Builds on a dask.distributed LocalCluster of 2 worker processes, against in-process builds."""
 
 import contextlib
-import filecmp
-import json
 import logging
 import os
 import socket
@@ -21,6 +19,7 @@ from contamkit.scale.jobs import SpillLayout, map_task
 from contamkit.scale.route import build_filter
 from overlap.options import BuildOptions
 from overlap.pipeline import HashSpec
+from tests.overlap.same_build import same_build
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
 
@@ -77,21 +76,8 @@ def inline_sharded(corpus, tmp_path_factory):
 
 
 def same_files(a: Path, b: Path) -> bool:
-    """The same shards, byte for byte (each build names its shards with a tag of its own, and
-    the manifest records those names, so the manifests are compared without them)."""
-    def shards(out: Path) -> list[Path]:
-        return sorted(out.parent.glob(out.name + ".shard-*"))
-
-    def manifest(out: Path) -> dict:
-        data = json.loads(out.read_text())
-        data.pop("checksum", None)
-        for entry in data["shards"]:
-            entry.pop("file")
-        return data
-
-    assert len(shards(a)) == 4
-    return len(shards(b)) == 4 and manifest(a) == manifest(b) and all(
-        filecmp.cmp(x, y, shallow=False) for x, y in zip(shards(a), shards(b), strict=True))
+    assert len(list(a.parent.glob(a.name + "*"))) == 5  # manifest and 4 shards
+    return same_build(a, b)
 
 
 @pytest.mark.parametrize("layout", ["blocked", "classic"])
@@ -104,7 +90,7 @@ def test_two_workers_build_the_single_process_filter_bit_for_bit(cluster, corpus
                                                                    layout=layout))
     assert s["params"]["layout"] == layout
     assert s["workers"] == 2 and s["bad_records"] == 1 and s["documents"] == single["documents"]
-    assert filecmp.cmp(tmp_path / "single.bloom", tmp_path / "dask.bloom", shallow=False)
+    assert same_build(tmp_path / "single.bloom", tmp_path / "dask.bloom")
 
 
 def test_sharded_dask_build_equals_the_in_process_one(cluster, corpus, inline_sharded, tmp_path):

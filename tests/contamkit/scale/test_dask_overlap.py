@@ -17,8 +17,8 @@ def test_dask_overlap_equals_serial(shared_data, tmp_path):
     common = ["overlap", "--bench", "lambada", "--filter", str(bloom)]
     assert main([*common, "--out", str(tmp_path / "serial")]) == 0
     assert main([*common, "--out", str(tmp_path / "dask"), "--scheduler", "local:2"]) == 0
-    serial = rows(tmp_path / "serial" / "examples.jsonl")
-    dask = rows(tmp_path / "dask" / "examples.jsonl")
+    serial = rows(tmp_path / "serial" / "lambada" / "examples.jsonl")
+    dask = rows(tmp_path / "dask" / "lambada" / "examples.jsonl")
     assert len(serial) == 5153 and serial == dask
     assert sum(r["found"] for r in dask) > 0  # the WebText sample shares a few LAMBADA 8-grams
 

@@ -36,20 +36,7 @@ def token_logprobs(
     tokens (default block_size // 2): tokens past the first window are predicted from at least
     block_size - stride preceding tokens, and every token is scored exactly once.
     """
-    block = model.config.block_size
-    stride = stride or block // 2
-    if not 0 < stride < block:
-        raise ValueError(f"stride {stride} must be in 1..{block - 1}")
-    windows, owner = [], []
-    for i, seq in enumerate(sequences):
-        for w in _sliding_windows(seq, block, stride):
-            windows.append(w)
-            owner.append(i)
-    scored = _score_windows(model, windows, batch_size, device)
-    parts: list[list[np.ndarray]] = [[] for _ in sequences]
-    for i, (lp, _) in zip(owner, scored, strict=True):
-        parts[i].append(lp)
-    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
+    return _score_sequences(model, sequences, batch_size, device, stride, moments=False)
 
 
 def token_logprob_moments(
@@ -63,6 +50,18 @@ def token_logprob_moments(
     deviation sigma of log p(v | t_<i) over the vocabulary under the model's own distribution
     (mu = sum_v p log p, sigma^2 = sum_v p (log p)^2 - mu^2): what Min-K%++ normalizes by.
     Windows as in ``token_logprobs``."""
+    return _score_sequences(model, sequences, batch_size, device, stride, moments=True)
+
+
+def _score_sequences(
+    model: LM,
+    sequences: list[list[int]],
+    batch_size: int,
+    device: str | torch.device | None,
+    stride: int | None,
+    moments: bool,
+) -> list[np.ndarray]:
+    """Score every sequence through sliding windows and join each one's windows back up."""
     block = model.config.block_size
     stride = stride or block // 2
     if not 0 < stride < block:
@@ -72,11 +71,12 @@ def token_logprob_moments(
         for w in _sliding_windows(seq, block, stride):
             windows.append(w)
             owner.append(i)
-    scored = _score_windows(model, windows, batch_size, device, moments=True)
+    scored = _score_windows(model, windows, batch_size, device, moments=moments)
     parts: list[list[np.ndarray]] = [[] for _ in sequences]
     for i, (rows, _) in zip(owner, scored, strict=True):
         parts[i].append(rows)
-    return [np.concatenate(p) if p else np.zeros((0, 3), np.float32) for p in parts]
+    empty = np.zeros((0, 3) if moments else 0, np.float32)
+    return [np.concatenate(p) if p else empty for p in parts]
 
 
 def continuation_scores(

@@ -66,7 +66,8 @@ def test_new_entries_work_from_the_cli(extended, tmp_path, capsys):
                      "--n", str(N), "--workers", "1"]) == 0
     assert cli.main(["overlap", "--bench", "riddles", "--bench-path", str(bench), "--filter",
                      str(bloom), "--out", str(tmp_path / "ov")]) == 0
-    rows = [json.loads(x) for x in (tmp_path / "ov" / "examples.jsonl").read_text().splitlines()]
+    examples = tmp_path / "ov" / "riddles" / "examples.jsonl"
+    rows = [json.loads(x) for x in examples.read_text().splitlines()]
     in_corpus = {g for text in CORPUS for g in letter_ngrams(text)}
     for row, riddle in zip(rows, RIDDLES, strict=True):
         grams = letter_ngrams(f"{riddle['riddle']} {riddle['answer']}")

@@ -64,7 +64,7 @@ def test_overlap_tour(shared_data, kernel, tmp_path):
     out = text_output(nb)
     assert "PTB" in out and "measured 2.67 %" in out  # Table 6's own-train PTB figure
     assert (tmp_path / "table6.json").is_file()
-    assert (tmp_path / "lambada" / "summary.json").is_file()
+    assert (tmp_path / "overlap" / "lambada" / "summary.json").is_file()
 
 
 @pytest.fixture(scope="session")

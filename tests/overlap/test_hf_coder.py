@@ -111,7 +111,7 @@ def test_a_planted_question_is_found_with_its_span_in_hf_tokens(gpt2_json, tmp_p
     assert cli.main(["overlap", "--bench", "mmlu", "--bench-path",
                      str(write_hf_release(tmp_path / "release")), "--filter",
                      str(tmp_path / "f.bloom"), "--out", str(out)]) == 0  # unit: the filter's
-    rows = {r["id"]: r for r in map(json.loads, (out / "examples.jsonl").open())}
+    rows = {r["id"]: r for r in map(json.loads, (out / "mmlu" / "examples.jsonl").open())}
     hit = rows["mmlu/test/abstract_algebra/00001"]
     assert [r["id"] for r in rows.values() if r["found"]] == [hit["id"]]
     ids = hf_coder(str(gpt2_json))._tok.encode(" ".join(words(question))).ids

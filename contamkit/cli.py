@@ -29,7 +29,7 @@ from contamkit.common.parse import (
     positive_int,
     probability,
 )
-from contamkit.common.processes import raise_on_sigterm
+from contamkit.common.processes import sigterm_raises
 from contamkit.common.progress import setup_logging
 from overlap.layouts import DEFAULT_LAYOUT, LAYOUTS
 from overlap.options import BuildOptions, Convention, DecontamOptions, OverlapOptions
@@ -490,9 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     command = [Path(sys.argv[0]).name if argv is None else parser.prog,
                *(sys.argv[1:] if argv is None else argv)]
     setup_logging(args.verbose)
-    raise_on_sigterm()
     try:
-        with running(command):  # the command line provenance records
+        with sigterm_raises(), running(command):  # running: the command line provenance records
             args.func(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Signals: SIGTERM ends a command as cleanly as Ctrl-C, and worker processes die with it.
 
-The CLI calls ``raise_on_sigterm`` once. Every worker process (hashing workers, Dask workers of a
-local cluster) calls ``worker_setup`` first: it ignores the terminal's Ctrl-C (the parent, which
+The CLI runs each command inside ``sigterm_raises``. Every worker process (hashing workers, Dask
+workers of a local cluster) calls ``worker_setup`` first: it ignores the terminal's Ctrl-C (the parent, which
 gets it too, stops its workers itself; a worker printing its own ``KeyboardInterrupt`` traceback
 would only bury the one-line ``interrupted``), restores SIGTERM's default (die quietly), and asks
 the kernel to kill it if its parent dies (``prctl(PR_SET_PDEATHSIG)``, Linux), so even a
@@ -26,9 +26,16 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
-def raise_on_sigterm() -> None:
-    """Turn SIGTERM into ``Terminated`` (a ``KeyboardInterrupt``) in the main thread."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` (a ``KeyboardInterrupt``) in the main thread while the
+    block runs; the previous handler comes back after it, so a caller that runs commands
+    in-process (a notebook, a test) keeps its own SIGTERM behaviour."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def die_with_parent(parent: int | None = None) -> None:

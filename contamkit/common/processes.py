@@ -1,11 +1,11 @@
 """Signals: SIGTERM ends a command as cleanly as Ctrl-C, and worker processes die with it.
 
 The CLI runs each command inside ``sigterm_raises``. Every worker process (hashing workers, Dask
-workers of a local cluster) calls ``worker_setup`` first: it ignores the terminal's Ctrl-C (the parent, which
-gets it too, stops its workers itself; a worker printing its own ``KeyboardInterrupt`` traceback
-would only bury the one-line ``interrupted``), restores SIGTERM's default (die quietly), and asks
-the kernel to kill it if its parent dies (``prctl(PR_SET_PDEATHSIG)``, Linux), so even a
-``kill -9`` of the parent orphans no worker.
+workers of a local cluster) calls ``worker_setup`` first: it ignores the terminal's Ctrl-C (the
+parent, which gets it too, stops its workers itself; a worker printing its own
+``KeyboardInterrupt`` traceback would only bury the one-line ``interrupted``), restores SIGTERM's
+default (die quietly), and asks the kernel to kill it if its parent dies
+(``prctl(PR_SET_PDEATHSIG)``, Linux), so even a ``kill -9`` of the parent orphans no worker.
 """
 
 from __future__ import annotations

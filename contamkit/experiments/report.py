@@ -240,12 +240,13 @@ def exposure_table(inp: Inputs, exposure: dict[str, dict[str, int]]) -> list[dic
 
 def model_table(inp: Inputs) -> list[dict]:
     """Size and final training loss of every model."""
+    from training.metrics import read_metrics
+
     rows = []
     for model in inp.cfg.models:
         for variant in inp.variants:
             directory = inp.paths.model(model, variant)
-            evals = [json.loads(line) for line in (directory / "metrics.jsonl")
-                     .read_text(encoding="utf-8").splitlines()]
+            evals = read_metrics(directory / "metrics.jsonl")
             last = [r for r in evals if r.get("kind") == "eval"][-1]
             config = json.loads((directory / "train_config.json").read_text(encoding="utf-8"))
             ckpt = sorted((directory / "checkpoints").glob("step_*"))[-1]

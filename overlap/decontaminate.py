@@ -233,7 +233,7 @@ def _resume_key(corpus: Path, files: list[Path], benches: Sequence[str],
     """What a resumed run must share with the interrupted one: inputs (names, sizes, times)
     and every option that changes the output."""
     options = {k: v for k, v in asdict(opts).items() if k not in ("resume", "force")}
-    inputs = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    inputs = [(str(p), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]]
     text = json.dumps([str(corpus.resolve()), inputs, list(benches), options], default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

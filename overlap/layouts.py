@@ -44,7 +44,3 @@ LAYOUTS: dict[str, Layout] = {
                       "~15 % more bits at 1e-8)", "overlap.blocked"),
 }
 DEFAULT_LAYOUT = "blocked"
-
-
-def layout_names() -> list[str]:
-    return list(LAYOUTS)

@@ -94,8 +94,9 @@ def test_no_false_negatives_and_fpr_within_binomial_interval():
     assert bloom.estimated_count() == pytest.approx(n, rel=0.01)
 
 
-def test_union_equals_filter_of_both_sets():
-    params = FilterParams.sized(5000, 1e-4, **META)
+@pytest.mark.parametrize("layout", ["classic", "blocked"])
+def test_union_equals_filter_of_both_sets(layout):
+    params = FilterParams.sized(5000, 1e-4, **{**META, "layout": layout})
     xs, ys = random_hashes(2000, 3), random_hashes(2000, 4)
     a, b, both = BloomFilter(params), BloomFilter(params), BloomFilter(params)
     a.add(*xs)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm
 
 log = logging.getLogger("contam")
 
@@ -22,6 +23,8 @@ class BarSafeHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            from tqdm.auto import tqdm  # here, not at the top: the CLI's start-up stays light
+
             stream = sys.stderr  # looked up now: tests and callers may have replaced it
             message = self.format(record)
             drawing = any(not bar.disable for bar in list(getattr(tqdm, "_instances", ())))
@@ -42,5 +45,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def progress(**kwargs: Any) -> tqdm:
     """A tqdm bar on stderr, hidden when CONTAM_PROGRESS=0 (tests, CI logs)."""
+    from tqdm.auto import tqdm
+
     disable = kwargs.pop("disable", False) or os.environ.get("CONTAM_PROGRESS", "1") == "0"
     return tqdm(file=sys.stderr, dynamic_ncols=True, disable=disable, **kwargs)

@@ -92,6 +92,8 @@ def kill_everywhere(args_a: list[str], args_b: list[str], out: Path, state=tree)
         assert state(out) == before  # the same bytes as an uninterrupted run
         assert listing(folder) == entries, f"step {n}: debris {listing(folder)}"
     assert run(args_b)[0] == 0 and state(out) == after and listing(folder)[1] == []
+    shards = " --shards" if "--shards" in args_b else ""
+    print(f"{args_b[0]}{shards}: killed at {len(points)} of {total} steps")  # -s shows it
     return len(points)
 
 

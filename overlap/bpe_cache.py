@@ -210,6 +210,8 @@ class WordIdCache:
 
     Not thread-safe: each thread that codes keeps its own (``GPT2Coder`` does)."""
 
+    STATS = ("words", "bytes", "ids", "hits", "misses", "resets")
+
     def __init__(self, encoding: tiktoken.Encoding, max_words: int = 1 << 18,
                  max_bytes: int = 1 << 22, max_ids: int = 1 << 20,
                  max_word_bytes: int = 64) -> None:
@@ -231,8 +233,7 @@ class WordIdCache:
     @property
     def stats(self) -> dict[str, int]:
         """Words stored, their bytes and ids, and hits, misses and resets so far."""
-        return dict(zip(("words", "bytes", "ids", "hits", "misses", "resets"),
-                        self.state.tolist(), strict=True))
+        return dict(zip(self.STATS, self.state.tolist(), strict=True))
 
     def clear(self) -> None:
         self._slots[:] = 0

@@ -131,6 +131,12 @@ class GPT2Coder(Coder):
             self._caches.append(cache)
         return per_text, words
 
+    def cache_stats(self) -> dict[str, int]:
+        """``WordIdCache.stats`` summed over this coder's caches not in use."""
+        with self._lock:
+            stats = [c.stats for c in self._caches]
+        return {k: sum(s[k] for s in stats) for k in WordIdCache.STATS}
+
     def _acquire(self) -> WordIdCache:
         """A cache no other thread is using: a build codes on two threads at once, and a
         cache kept per coder (not per thread) outlives the threads of one file."""

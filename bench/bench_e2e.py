@@ -6,15 +6,16 @@ tree's memory sampled, its filter then queried with absent n-grams.
     python bench/bench_e2e.py                      # 300 MB corpus, 3 interleaved repeats
     python bench/bench_e2e.py --size 50MB --repeats 1 --rows default,classic
 
-The corpus is generated (seeded): pseudo-words with Zipf frequencies (frequent words short),
-sentences with capitals and punctuation, paragraphs on lines, documents of 1-12 paragraphs, 3 %
-of documents repeated; two thirds of the bytes as .jsonl.gz shards, one third as one large
-.txt. Rows (``ROWS``): this project's default build, the same with ``--capacity``, each layout,
-``--unit gpt2``, Dask builds on 1 and 2 local workers, ``dolma dedupe`` (paragraph 8-grams,
-the same target FPR and capacity, ``--processes`` = cores), and two Python pipelines with the
-same normalizer (``overlap.normalize.words``): rbloom, and pybloom-live on a slice of the
-corpus with its time scaled to the whole (it runs ~100x slower). dolma and rbloom come from the
-``bench`` extra, installed in a separate environment (``--bench-python``).
+The corpus is generated (seeded): English words drawn with the frequencies they have in
+WikiText-103's test set (``$CONTAM_DATA_DIR``), sentences with capitals and punctuation,
+paragraphs on lines, documents of 1-12 paragraphs, 3 % of documents repeated; two thirds of the
+bytes as .jsonl.gz shards, one third as one large .txt. Rows (``ROWS``): this project's default
+build, the same with ``--capacity``, each layout, ``--unit gpt2``, Dask builds on 1 and 2 local
+workers, ``dolma dedupe`` (paragraph 8-grams, the same target FPR and capacity, ``--processes``
+= cores), and two Python pipelines with the same normalizer (``overlap.normalize.words``):
+rbloom, and pybloom-live on a slice of the corpus with its time scaled to the whole (it runs
+~100x slower). dolma and rbloom come from the ``bench`` extra, installed in a separate
+environment (``--bench-python``).
 
 Per row: wall seconds, MB/s of text, n-grams/s (the corpus's 8-gram count, the same for every
 row), peak RSS of the process tree (sampled every 50 ms), bits per element (filter bits over the
@@ -47,11 +48,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from contamkit.common.parse import parse_size  # noqa: E402
-from contamkit.common.paths import gpt2_vocab_dir  # noqa: E402
+from contamkit.common.paths import gpt2_vocab_dir, shared_data_dir  # noqa: E402
 
-CORPUS_VERSION = 1  # change when the generator changes: cached corpora are then regenerated
-VOCAB = 200_000
-ZIPF = 1.0
+CORPUS_VERSION = 2  # change when the generator changes: cached corpora are then regenerated
 SHARDS = 8
 REPEATED_DOCS = 0.03
 QUERY_WORDS = 107  # words per paragraph of dolma's query documents: 100 8-grams each
@@ -60,7 +59,8 @@ N = 8
 
 # ---------------------------------------------------------------------------------- corpus
 def _vocabulary(rng: np.random.Generator, size: int, suffix: str = "") -> np.ndarray:
-    """Distinct lower-case pseudo-words, shortest first (the most frequent are the shortest)."""
+    """Distinct lower-case pseudo-words ending in ``suffix``, shortest first: with a digit in the
+    suffix, words that never occur in the generated corpus (the FPR probes)."""
     letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
     words: set[str] = set()
     while len(words) < size:
@@ -75,23 +75,34 @@ def _vocabulary(rng: np.random.Generator, size: int, suffix: str = "") -> np.nda
     return np.array(ordered, dtype=object)
 
 
-def _zipf_cdf(size: int) -> np.ndarray:
-    weights = 1.0 / np.arange(1, size + 1) ** ZIPF
-    return np.cumsum(weights / weights.sum())
+def english_words() -> tuple[np.ndarray, np.ndarray]:
+    """Lower-case English words of WikiText-103's test set, most frequent first, and the CDF
+    of their frequencies there. Real words, not random letters: GPT-2's tokenizer splits random
+    letters into ~1.8 tokens per word against ~1.2 on English, so a pseudo-word corpus would
+    make the gpt2 rows (and the bytes per n-gram of every row) unlike a user's corpus."""
+    text = (shared_data_dir() / "wikitext-103" / "wiki.test.tokens").read_text(encoding="utf-8")
+    counts: dict[str, int] = {}
+    for word in text.lower().split():
+        if word.isascii() and word.isalpha():
+            counts[word] = counts.get(word, 0) + 1
+    ordered = sorted(counts, key=lambda w: (-counts[w], w))
+    weights = np.array([counts[w] for w in ordered], dtype=np.float64)
+    return np.array(ordered, dtype=object), np.cumsum(weights / weights.sum())
 
 
 class TextMaker:
-    """Seeded paragraphs of Zipf-distributed words with sentence capitals and punctuation."""
+    """Seeded paragraphs of English words at their frequencies, with sentence capitals and
+    punctuation."""
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
-        plain = _vocabulary(self.rng, VOCAB)
+        plain, self.cdf = english_words()
+        self.vocab = len(plain)
         self.forms = np.concatenate([plain, np.array([w + "," for w in plain], dtype=object),
                                      np.array([w.capitalize() for w in plain], dtype=object)])
-        self.cdf = _zipf_cdf(VOCAB)
 
     def paragraph_words(self, count: int) -> np.ndarray:
-        return np.minimum(np.searchsorted(self.cdf, self.rng.random(count)), VOCAB - 1)
+        return np.minimum(np.searchsorted(self.cdf, self.rng.random(count)), self.vocab - 1)
 
     def paragraphs(self, count: int) -> list[str]:
         """``count`` paragraphs of 40-300 words: sentences of 8-30 words."""
@@ -99,7 +110,7 @@ class TextMaker:
         ids = self.paragraph_words(int(lengths.sum()))
         form = np.zeros(len(ids), dtype=np.int64)
         form[self.rng.random(len(ids)) < 0.05] = 1  # commas
-        tokens = self.forms[ids + VOCAB * form]
+        tokens = self.forms[ids + self.vocab * form]
         out, start = [], 0
         for length in lengths.tolist():
             words = tokens[start : start + length].tolist()

@@ -2,14 +2,15 @@
 
 Without ``--capacity`` the corpus is read once, sample first (``sample_first``): a spread of
 ``SAMPLE_WINDOWS`` byte ranges of plain files (whole files where a file cannot be cut: .gz,
-.zst, .json, .parquet), ``SAMPLE_BYTES`` in all. Its hashes are kept (at most
-``SAMPLE_NGRAMS``), counted exactly, and the count is extrapolated by bytes to the whole corpus
-with ``SAMPLE_MARGIN`` to spare; the filter is made that size, the kept hashes go in, and the
-same reading goes on into it. A corpus no larger than the sample is counted exactly. With
-``--capacity`` the filter is made that size at once. Either way the finished filter's
-false-positive rate, estimated from its fill ratio, is checked against the target: an automatic
-size that fell short is rebuilt larger in a second pass (logged as a warning); a user-given
-capacity that was too small is an error, and nothing is written. docs/engine-build.md says why.
+.zst, .json, .parquet), ``SAMPLE_BYTES`` in all, the kinds of file taken in turn. Its hashes are
+kept (at most ``SAMPLE_NGRAMS``), counted exactly, and the count is extrapolated by bytes to the
+whole corpus, each kind of file by its own density, with ``SAMPLE_MARGIN`` to spare; the filter
+is made that size, the kept hashes go in, and the same reading goes on into it. A corpus no
+larger than the sample is counted exactly. With ``--capacity`` the filter is made that size at
+once. Either way the finished filter's false-positive rate, estimated from its fill ratio, is
+checked against the target: an automatic size that fell short is rebuilt larger in a second pass
+(logged as a warning); a user-given capacity that was too small is an error, and nothing is
+written. docs/engine-build.md says why.
 """
 
 from __future__ import annotations
@@ -78,8 +79,24 @@ def _bit_reversed(count: int) -> list[int]:
     return sorted(range(count), key=lambda i: int(f"{i:0{bits}b}"[::-1] or "0", 2))
 
 
+def _kind(task: Task) -> tuple[str, str] | None:
+    """(format, compression) of a task's file: a kind of file holds about the same text per
+    byte as stored (a gzipped byte about twice a plain one)."""
+    return file_format(Path(task.path))
+
+
 def _cuttable(task: Task) -> bool:
-    return file_format(Path(task.path)) in (("txt", ""), ("jsonl", ""))
+    return _kind(task) in (("txt", ""), ("jsonl", ""))
+
+
+def _kinds_in_turn(tasks: list[Task]) -> list[Task]:
+    """The tasks with each kind of file taken in turn, plain kinds first, keeping each kind's
+    order: a sample cut short by a whole compressed file still has some of every plain kind."""
+    by_kind: dict[tuple[str, str] | None, list[Task]] = {}
+    for task in tasks:
+        by_kind.setdefault(_kind(task), []).append(task)
+    queues = sorted(by_kind.values(), key=lambda q: not _cuttable(q[0]))
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 def sample_first(tasks: list[Task]) -> tuple[list[Task], int]:
@@ -89,7 +106,8 @@ def sample_first(tasks: list[Task]) -> tuple[list[Task], int]:
     cut short is still spread). A window takes the tasks it overlaps: a task no larger than a
     window, or of a file that cannot be cut (.gz, .zst, .json, .parquet), whole; of a larger
     plain file, the lines from the first line start in the window to the first past it (none
-    where one long line covers the window). Every byte still belongs to exactly one task."""
+    where one long line covers the window). Kinds of file take turns (``_kinds_in_turn``).
+    Every byte still belongs to exactly one task."""
     sizes = [task_bytes(t) for t in tasks]
     total = sum(sizes)
     if total <= SAMPLE_BYTES:
@@ -125,42 +143,58 @@ def sample_first(tasks: list[Task]) -> tuple[list[Task], int]:
                 pos = hi
             rest += [Task(task.path, pos, end)] if end > pos else []
     chosen = [t for w in _bit_reversed(SAMPLE_WINDOWS) for t in sample.get(w, [])]
-    return chosen + rest, len(chosen)
+    return _kinds_in_turn(chosen) + rest, len(chosen)
 
 
 def _read_sample(run: HashRun, hashes: Iterator[Hashes],
-                 sampled: int) -> tuple[list[Hashes], bool]:
-    """The hashes of the sample, and whether that was the whole corpus. The sample ends with
-    its ``sampled`` tasks, or at ``SAMPLE_NGRAMS`` hashes, or past ``SAMPLE_BYTES`` read (its
-    windows fell inside long lines, or a whole file is larger)."""
-    kept, count = [], 0
+                 sampled: int) -> tuple[list[Hashes], list[int], bool]:
+    """The hashes of the sample, the index of the task each batch came from, and whether that
+    was the whole corpus. The sample ends with its ``sampled`` tasks, or at ``SAMPLE_NGRAMS``
+    hashes, or past ``SAMPLE_BYTES`` read (its windows fell inside long lines, or a whole file
+    is larger)."""
+    kept, owners, count = [], [], 0
     for h in hashes:
         kept.append(h)
+        owners.append(run.current)
         count += len(h.h1)
         if ((sampled and run.finished >= sampled) or count >= SAMPLE_NGRAMS
                 or run.read_bytes > SAMPLE_BYTES):
-            return kept, False
-    return kept, True
+            return kept, owners, False
+    return kept, owners, True
 
 
-def sample_capacity(kept: list[Hashes], read_bytes: int, total_bytes: int,
-                    whole: bool) -> int:
-    """The capacity to size for: the sample's distinct count, extrapolated by bytes to the
-    whole corpus with ``SAMPLE_MARGIN`` to spare (exact when the sample was the corpus).
-
-    Distinct n-grams are counted by their first 64-bit hash half alone, sorted in place: two
-    different n-grams share it with probability ~N²/2^65 (1e-6 for 8 Mi n-grams), far below
-    the margins, and memory stays at one copy of that half."""
+def count_distinct_h1(kept: list[Hashes]) -> int:
+    """Distinct n-grams among the batches, counted by their first 64-bit hash half alone,
+    sorted in place: two different n-grams share it with probability ~N²/2^65 (1e-6 for 8 Mi
+    n-grams), far below the margins, and memory stays at one copy of that half."""
     h1 = np.concatenate([h.h1 for h in kept] or [np.empty(0, np.uint64)])
     h1.sort()
-    distinct = int(len(h1) > 0) + int(np.count_nonzero(h1[1:] != h1[:-1]))
-    del h1
+    return int(len(h1) > 0) + int(np.count_nonzero(h1[1:] != h1[:-1]))
+
+
+def sample_capacity(kept: list[Hashes], owners: list[int], run: HashRun, whole: bool) -> int:
+    """The capacity to size for: the sample's distinct count (exact when the sample was the
+    corpus), else extrapolated by bytes as stored, each kind of file (``_kind``) by its own
+    density of distinct n-grams per byte, with ``SAMPLE_MARGIN`` to spare. Kinds the sample did
+    not reach count at the sample's overall density. Summing kinds counts an n-gram found in two
+    kinds twice: the estimate errs on the large side."""
     if whole:
-        return exact_capacity(distinct)
-    scale = total_bytes / max(read_bytes, 1)
-    capacity = math.ceil(distinct * scale * SAMPLE_MARGIN) + 1
+        return exact_capacity(count_distinct_h1(kept))
+    kind_of = {i: _kind(run.tasks[i]) for i in set(owners)}
+    estimate, distinct_read, bytes_read = 0.0, 0, 0
+    for kind in set(kind_of.values()):
+        distinct = count_distinct_h1([h for h, i in zip(kept, owners, strict=True)
+                                      if kind_of[i] == kind])
+        read = sum(run.read_of(i) for i, k in kind_of.items() if k == kind)
+        total = sum(task_bytes(t) for t in run.tasks if _kind(t) == kind)
+        estimate += distinct * total / max(read, 1)
+        distinct_read, bytes_read = distinct_read + distinct, bytes_read + read
+    unseen = sum(task_bytes(t) for t in run.tasks if _kind(t) not in kind_of.values())
+    estimate += distinct_read * unseen / max(bytes_read, 1)
+    capacity = math.ceil(estimate * SAMPLE_MARGIN) + 1
+    total_bytes = sum(map(task_bytes, run.tasks))
     log.info("sized for %d distinct n-grams: %d in a sample of %.1f MB, %.2f%% of the corpus",
-             capacity, distinct, read_bytes / 1e6, 100 / scale)
+             capacity, distinct_read, bytes_read / 1e6, 100 * bytes_read / max(total_bytes, 1))
     return capacity
 
 
@@ -207,8 +241,8 @@ def build_filter(corpus: str | Path, out: str | Path, opts: BuildOptions) -> dic
     run = HashRun(tasks, spec, workers, "building")
     hashes = iter(run)
     if opts.capacity is None:
-        kept, whole = _read_sample(run, hashes, sampled)
-        capacity = sample_capacity(kept, run.read_bytes, sum(map(task_bytes, tasks)), whole)
+        kept, owners, whole = _read_sample(run, hashes, sampled)
+        capacity = sample_capacity(kept, owners, run, whole)
         hashes = itertools.chain(_drain(kept), hashes)
     else:
         capacity = opts.capacity

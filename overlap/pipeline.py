@@ -113,6 +113,7 @@ class HashRun:
         self.ngrams = 0
         self.read_bytes = 0
         self.finished = 0  # tasks
+        self.current = -1  # index of the task the hashes handed out last come from
         self._read: dict[int, int] = {}  # task index -> its bytes read so far
         self._reported = 0
 
@@ -136,7 +137,12 @@ class HashRun:
                 rate = self.ngrams / max(bar.format_dict["elapsed"], 1e-9)
                 bar.set_postfix(docs=self.stats.documents, ngrams=self.ngrams,
                                 ngrams_per_s=f"{rate:,.0f}", refresh=False)
+                self.current = index
                 yield item
+
+    def read_of(self, index: int) -> int:
+        """Bytes (as stored) of task ``index`` its hashes handed out so far come from."""
+        return self._read.get(index, 0)
 
     def _advance(self, bar: Any, index: int, upto: int) -> None:
         """Task ``index`` has been read up to ``upto`` bytes (as stored) from its start."""

@@ -5,8 +5,9 @@ Both become uint64 codes, one per unit, which ``overlap.murmur`` hashes in windo
 * ``words``: a word's code is ``mmh3.hash64(word, seed=0)``'s first half (unsigned), computed for
   whole batches at once by ``overlap.murmur``. 64-bit codes make two different words share a
   code with probability ~2^-64 per pair.
-* ``gpt2``: a token's code is its GPT-2 id. The normalized text is encoded as one string (words
-  joined by single spaces), so, as in the paper, the filter holds n-grams of tokens.
+* ``gpt2``: a token's code is its GPT-2 id, those of the normalized text (words joined by single
+  spaces), so, as in the paper, the filter holds n-grams of tokens. The ids are built from each
+  word's ids, which ``overlap.bpe_cache`` keeps (BPE never merges across a space).
 
 Document and line boundaries: an n-gram never crosses a document boundary (a jsonl record, a
 parquet row, a .txt file). Line breaks inside a document are whitespace like any other, so an
@@ -17,13 +18,15 @@ are broken across lines (LAMBADA passages, WikiText paragraphs) still match.
 from __future__ import annotations
 
 import functools
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from overlap.fast_fold import FoldedTexts, fold_texts, normalized_strings
+from overlap.bpe_cache import WordIdCache
+from overlap.fast_fold import FoldedTexts, fold_texts, left_apart
 from overlap.murmur import word_codes
 
 
@@ -91,8 +94,9 @@ class GPT2Coder(Coder):
         self._tok = load_gpt2(vocab_dir)
         self.tokenizer = self._tok.name
         self.encoding = self._tok.enc  # the tiktoken Encoding, for mapping tokens to bytes
-        (self._newline,) = self._tok.encode("\n")
         self._token_bytes: np.ndarray | None = None
+        self._caches: list[WordIdCache] = []  # idle ones; at most one per coding thread
+        self._lock = threading.Lock()
 
     def unit_words(self, codes: np.ndarray, words: list[str]) -> np.ndarray:
         """A GPT-2 token never crosses a word of the normalized text (the pre-tokenizer splits
@@ -104,29 +108,40 @@ class GPT2Coder(Coder):
                                           for t in range(enc.n_vocab)], dtype=np.int64)
         return token_words(codes, words, self._token_bytes)
 
-    def prepare(self, texts: list[str]) -> list[str]:
-        return normalized_strings(fold_texts(texts))
+    def prepare(self, texts: list[str]) -> FoldedTexts:
+        return fold_texts(texts)
 
-    def encode(self, prepared: list[str],
+    def encode(self, prepared: FoldedTexts,
                continues: list[bool]) -> tuple[list[np.ndarray], int]:
-        """One tiktoken call for the whole batch, texts joined by newlines: GPT-2's
-        pre-tokenizer makes a newline before a word its own token and starts the word afresh,
-        exactly as at the start of a text (empty texts are left out: two newlines before a
-        space would merge), and normalized text holds no newline, so the ids split back into
-        texts at the newline's id (tested against encoding each text). One
-        call releases the GIL once, where a call per text fought the normalizing thread for
-        it at every text."""
-        full = [i for i, t in enumerate(prepared) if t]  # "\n\n" before " word" would merge
-        out = [np.empty(0, dtype=np.uint64)] * len(prepared)
-        if not full:
-            return out, 0
-        texts = [" " + prepared[i] if continues[i] else prepared[i] for i in full]
-        ids = self.encoding.encode_to_numpy("\n".join(texts), disallowed_special=())
-        ids = ids.astype(np.uint64)
-        bounds = np.concatenate([[-1], np.flatnonzero(ids == self._newline), [len(ids)]])
-        for i, a, b in zip(full, bounds[:-1], bounds[1:], strict=True):
-            out[i] = ids[a + 1 : b]
-        return out, sum(t.count(" ") + 1 for t in prepared if t)
+        """Each text's ids from its words' ids (``overlap.bpe_cache``: tiktoken runs once
+        per distinct word, in one call per batch for the words it has not seen)."""
+        if not len(prepared.ends):
+            return [], 0
+        cache = self._acquire()
+        try:
+            apart = left_apart(prepared)
+            per_text, words = cache.text_ids(apart.buf, prepared.ends, continues)
+            if apart.indices:
+                ids, more = cache.text_ids(apart.left_buf, apart.left_ends,
+                                           [continues[j] for j in apart.indices])
+                for j, a in zip(apart.indices, ids, strict=True):
+                    per_text[j] = a
+                words += more
+        finally:
+            self._caches.append(cache)
+        return per_text, words
+
+    def cache_stats(self) -> dict[str, int]:
+        """``WordIdCache.stats`` summed over this coder's caches not in use."""
+        with self._lock:
+            stats = [c.stats for c in self._caches]
+        return {k: sum(s[k] for s in stats) for k in WordIdCache.STATS}
+
+    def _acquire(self) -> WordIdCache:
+        """A cache no other thread is using: a build codes on two threads at once, and a
+        cache kept per coder (not per thread) outlives the threads of one file."""
+        with self._lock:
+            return self._caches.pop() if self._caches else WordIdCache(self.encoding)
 
 
 def token_words(codes: np.ndarray, words: list[str], token_bytes: np.ndarray) -> np.ndarray:
@@ -142,5 +157,6 @@ def token_words(codes: np.ndarray, words: list[str], token_bytes: np.ndarray) ->
 
 @functools.lru_cache(maxsize=4)
 def gpt2_coder(vocab_dir: str | None) -> GPT2Coder:
-    """Loading the BPE takes ~0.2 s; coders are stateless, so one per vocabulary is kept."""
+    """Loading the BPE takes ~0.2 s, and a coder's word caches only ever hold exact ids, so
+    one per vocabulary is kept."""
     return GPT2Coder(vocab_dir)

@@ -128,6 +128,32 @@ def _squeeze(buf):
     return out[:size]
 
 
+@dataclass
+class LeftApart:
+    """A ``FoldedTexts`` split in two: ``buf`` is its buffer with the texts left to Python
+    blanked (the compiled pass folded their other characters, which are not their words), and
+    ``left_buf`` / ``left_ends`` hold those texts' words alone, in the same form, in the
+    order of ``left``'s indices."""
+
+    buf: np.ndarray
+    indices: list[int]
+    left_buf: np.ndarray
+    left_ends: np.ndarray
+
+
+def left_apart(folded: FoldedTexts) -> LeftApart:
+    """``folded`` with its texts left to Python taken apart (``LeftApart``)."""
+    indices = list(folded.left)
+    buf = folded.buf
+    if indices:
+        buf = buf.copy()
+        for j in indices:
+            buf[(folded.ends[j - 1] + 1 if j else 0) : folded.ends[j]] = ord(" ")
+    raw = [folded.left[j].encode("utf-8", "surrogatepass") for j in indices]
+    ends = np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)) + 1) - 1
+    return LeftApart(buf, indices, np.frombuffer(b"\n".join(raw), dtype=np.uint8), ends)
+
+
 def normalized_strings(folded: FoldedTexts) -> list[str]:
     """``normalize`` of each text: its words joined by single spaces."""
     if not len(folded.ends):

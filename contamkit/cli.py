@@ -21,6 +21,7 @@ from contamkit.analysis.options import AnalysisOptions, EvalOptions, SweepOption
 from contamkit.common.errors import Terminated, UserError
 from contamkit.common.invocation import running
 from contamkit.common.options import add_options, add_overrides, from_args, overrides_from_args
+from contamkit.common.outputs import OutputOptions
 from contamkit.common.parse import (
     count,
     fraction,
@@ -142,21 +143,19 @@ def add_table6(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-conventions", action="store_true",
                    help="also the own-train row under every unit/granularity/<unk> choice")
     p.add_argument("--gpt2-vocab", help="directory with GPT-2's encoder.json and vocab.bpe")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_table6)
 
 
 def run_table6(args: argparse.Namespace) -> None:
-    from contamkit.common.atomic import write_json
     from contamkit.common.paths import shared_data_dir
-    from overlap.report import write_report
-    from overlap.table6 import format_table6, table6
+    from overlap.table6 import format_table6, write_table6
 
-    result = table6(args.data_dir or shared_data_dir(), from_args(Convention, args),
-                    args.corpus_filter,
-                    args.gpt2_vocab, args.all_conventions)
-    write_json(Path(args.out) / "table6.json", result)
+    result, page = write_table6(args.data_dir or shared_data_dir(), args.out,
+                                from_args(Convention, args), args.corpus_filter, args.gpt2_vocab,
+                                args.all_conventions, from_args(OutputOptions, args).force)
     print(format_table6(result))
-    print(f"report: {write_report(args.out)[1]}")
+    print(f"report: {page}")
 
 
 def add_decontaminate(sub: argparse._SubParsersAction) -> None:
@@ -196,13 +195,14 @@ def add_import_gpt2(sub: argparse._SubParsersAction) -> None:
     p.add_argument("hf_dir", help="folder with config.json + model.safetensors/pytorch_model.bin")
     p.add_argument("-o", "--out", required=True, help="checkpoint directory to write")
     p.add_argument("--tokenizer", default="gpt2", help="tokenizer identity (default gpt2)")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_import_gpt2)
 
 
 def run_import_gpt2(args: argparse.Namespace) -> None:
     from model.checkpoint import convert_hf_gpt2
 
-    convert_hf_gpt2(args.hf_dir, args.out, args.tokenizer)
+    convert_hf_gpt2(args.hf_dir, args.out, args.tokenizer, from_args(OutputOptions, args).force)
 
 
 def add_train_tokenizer(sub: argparse._SubParsersAction) -> None:
@@ -325,6 +325,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
                    help="weights' type (default float32)")
     add_options(p, EvalOptions)
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_evaluate)
 
 
@@ -333,7 +334,8 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
     evaluate(args.model, args.bench, args.out, split=args.split, variant=args.variant,
              bench_path=args.bench_path, limit=args.limit, tokenizer=args.tokenizer,
-             device=args.device, dtype=args.dtype, opts=from_args(EvalOptions, args))
+             device=args.device, dtype=args.dtype, opts=from_args(EvalOptions, args),
+             force=from_args(OutputOptions, args).force)
 
 
 def add_analyze(sub: argparse._SubParsersAction) -> None:
@@ -344,13 +346,15 @@ def add_analyze(sub: argparse._SubParsersAction) -> None:
                    "samples_<task>_*.jsonl)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, AnalysisOptions)
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_analyze)
 
 
 def run_analyze(args: argparse.Namespace) -> None:
     from contamkit.analysis.analyze import analyze
 
-    analyze(args.overlap, args.eval, args.out, from_args(AnalysisOptions, args))
+    analyze(args.overlap, args.eval, args.out, from_args(AnalysisOptions, args),
+            from_args(OutputOptions, args).force)
 
 
 def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
@@ -361,13 +365,15 @@ def add_contamination_sweep(sub: argparse._SubParsersAction) -> None:
                    "lm-evaluation-harness's --log_samples output (as for analyze)")
     p.add_argument("--out", required=True, help="output directory")
     add_options(p, SweepOptions)
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_contamination_sweep)
 
 
 def run_contamination_sweep(args: argparse.Namespace) -> None:
     from contamkit.analysis.sweep import sweep
 
-    sweep(args.overlap, args.eval, args.out, from_args(SweepOptions, args))
+    sweep(args.overlap, args.eval, args.out, from_args(SweepOptions, args),
+          from_args(OutputOptions, args).force)
 
 
 def add_underfit(sub: argparse._SubParsersAction) -> None:
@@ -386,6 +392,7 @@ def add_underfit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--stride", type=positive_int,
                    help="sliding-window stride (default: block_size // 2)")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_underfit)
 
 
@@ -393,7 +400,8 @@ def run_underfit(args: argparse.Namespace) -> None:
     from contamkit.analysis.underfit import underfit
 
     underfit(args.models, args.train_data, args.heldout_data, args.out, max_tokens=args.max_tokens,
-             batch_size=args.batch_size, device=args.device, stride=args.stride)
+             batch_size=args.batch_size, device=args.device, stride=args.stride,
+             force=from_args(OutputOptions, args).force)
 
 
 # ----------------------------------------------------------------------------- experiments

@@ -22,6 +22,7 @@ from safetensors.torch import save as safetensors_bytes
 from contamkit.common.atomic import atomic_open, write_json
 from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
+from contamkit.common.outputs import check_output, has_format, staged_dir
 from contamkit.common.progress import log
 from model.gpt2 import GPT, GPTConfig
 from model.tokenizer import GPT2_VOCAB
@@ -31,6 +32,7 @@ FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TIED = "lm_head.weight"  # stored once, as transformer.wte.weight
 MAX_NAMES = 8  # how many offending tensor names an error message lists
+is_checkpoint = has_format(CONFIG, FORMAT)  # a directory of ours (import-gpt2 may replace it)
 
 
 def save_checkpoint(
@@ -102,13 +104,19 @@ def import_hf_gpt2(hf_dir: str | Path) -> GPT:
     return model
 
 
-def convert_hf_gpt2(hf_dir: str | Path, out_dir: str | Path, tokenizer_name: str = "gpt2") -> GPT:
-    """Import a Hugging Face GPT-2 folder and save it as our checkpoint."""
+def convert_hf_gpt2(hf_dir: str | Path, out_dir: str | Path, tokenizer_name: str = "gpt2",
+                    force: bool = False) -> GPT:
+    """Import a Hugging Face GPT-2 folder and save it as our checkpoint in ``out_dir``, which
+    is replaced whole once both files are written (never the input; a folder that is not a
+    checkpoint only with ``force``)."""
+    check_output(out_dir, [hf_dir], kind="checkpoint directory", directory=True,
+                 own=is_checkpoint, force=force)
     model = import_hf_gpt2(hf_dir)
     if tokenizer_name == "gpt2" and model.config.vocab_size != GPT2_VOCAB:
         raise UserError(f"{hf_dir}: vocab_size {model.config.vocab_size} is not GPT-2's "
                         f"{GPT2_VOCAB}; name its tokenizer (--tokenizer)")
-    save_checkpoint(model, out_dir, tokenizer_name, extra={"imported_from": str(hf_dir)})
+    with staged_dir(out_dir) as tmp:
+        save_checkpoint(model, tmp, tokenizer_name, extra={"imported_from": str(hf_dir)})
     log.info(f"saved checkpoint to {out_dir}")
     return model
 

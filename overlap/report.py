@@ -41,7 +41,7 @@ def write_report(out_dir: str | Path, name: str | None = None) -> tuple[Path, Pa
         blocks += bench_blocks(bench, out_dir)
     tables6 = sorted(out_dir.rglob("table6.json"))
     for t in tables6:
-        blocks += table6_blocks(t)
+        blocks += table6_blocks(t, out_dir)
     if not benches and not tables6:
         raise UserError(f"{out_dir}: no overlap run (summary.json) or table6.json found")
     return render(blocks, out_dir, f"Overlap report: {name}", REPORT_NAMES)
@@ -169,7 +169,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= MATCH_CHARS else text[: MATCH_CHARS - 1] + "…"
 
 
-def table6_blocks(path: Path) -> list[Block]:
+def table6_blocks(path: Path, base: Path) -> list[Block]:
     t = json.loads(path.read_text(encoding="utf-8"))
     c = t["convention"]
     rows = []
@@ -179,7 +179,7 @@ def table6_blocks(path: Path) -> list[Block]:
                      _pct(d["paper_webtext_pct"], 2), d.get("note", "")))
     return [
         ("h", 2, "Table 6: test-set 8-grams found in training sets"),
-        ("p", f"{path}: {c['n']}-grams of {c['unit']}, each split as "
+        ("p", f"{path.relative_to(base)}: {c['n']}-grams of {c['unit']}, each split as "
                    f"{c['granularity']}, <unk> {c['unk']}, measure {c['measure']}."),
         ("table", ("dataset", "own train (measured)", "own train (paper)",
                    "corpus train (measured)", "WebText train (paper)", "note"), rows),

@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.benchmarks import load_benchmark
+from contamkit.common.atomic import write_json
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log, progress
 from contamkit.corpus.read import Document
 from overlap.bloom import BloomFilter, FilterParams
@@ -39,8 +41,10 @@ from overlap.filters import check_compatible, open_filter
 from overlap.ngrams import NgramStream, count_distinct, unique_pairs
 from overlap.normalize import NORMALIZER_VERSION
 from overlap.options import GRANULARITIES, UNK_CHOICES, Convention
+from overlap.report import write_report
 from overlap.units import make_coder, plain_units
 
+RESULT = "table6.json"  # a folder holding it at its top is one ``table6`` wrote
 UNK = "<unk>"
 FPR = 1e-8
 SEED = 0
@@ -178,6 +182,26 @@ def table6(data_dir: str | Path, conv: Convention | None = None, corpus_filter: 
     log.info(f"table6: own train {', '.join(measured) or 'none measured'}; "
              f"{sum('corpus' in r for r in rows)} test splits against the corpus filter")
     return result
+
+
+def write_table6(data_dir: str | Path, out: str | Path, conv: Convention | None = None,
+                 corpus_filter: str | None = None, gpt2_vocab: str | None = None,
+                 grid: bool = False, force: bool = False) -> tuple[dict, Path]:
+    """``table6`` into the folder ``out``: table6.json and its report; (result, report.html).
+
+    ``out`` is checked before any work (never an input; a folder ``table6`` did not write only
+    with ``force``) and replaced whole once both are written.
+
+    >>> result, page = write_table6(shared_data_dir(), "out/table6")  # doctest: +SKIP
+    """
+    inputs = [p for p in (data_dir, corpus_filter, gpt2_vocab) if p is not None]
+    check_output(out, inputs, kind="table6 folder", directory=True,
+                 own=lambda d: (d / RESULT).is_file(), force=force)
+    result = table6(data_dir, conv, corpus_filter, gpt2_vocab, grid)
+    with staged_dir(out) as tmp:
+        write_json(tmp / RESULT, result)
+        page = write_report(tmp, Path(out).name or str(out))[1]
+    return result, Path(out) / page.name
 
 
 def convention_grid(data_dir: Path, base: Convention, gpt2_vocab: str | None) -> list[dict]:

@@ -21,49 +21,61 @@ from contamkit.analysis.shift import LEVEL, bucket_labels, by_bucket, compare_gr
 from contamkit.benchmarks import load_benchmark
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, has_format, staged_dir
 from contamkit.common.progress import log
 from overlap.results import read_overlap_run
 
 FORMAT = "contamkit-analysis"
 VERSION = 1
+is_analysis = has_format("summary.json", FORMAT)  # a folder ``analyze`` wrote: it may replace it
 SUBSETS = ("all", "clean", "dirty", "without_dirty", "without_dirty_minus_all",
            "dirty_minus_clean")
 
 
 def analyze(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
-            opts: AnalysisOptions | None = None) -> dict:
+            opts: AnalysisOptions | None = None, force: bool = False) -> dict:
     """Join the runs, compute every figure, write the outputs; return the summary.
 
     ``eval_dir`` is an ``evaluate`` run, or lm-evaluation-harness's ``--log_samples`` output
-    (its directory or one ``samples_<task>_*.jsonl``), joined by document order.
+    (its directory or one ``samples_<task>_*.jsonl``), joined by document order. ``out_dir`` is
+    replaced whole once every file is written; it may not be, or lie in, an input, nor replace
+    a folder ``analyze`` did not write unless ``force``.
 
     >>> analyze("out/overlap/lambada", "out/lm-eval/samples_lambada_openai_X.jsonl",
     ...         "out/analysis")  # doctest: +SKIP
     """
     opts = opts or AnalysisOptions()
     opts.check()
+    check_output(out_dir, [overlap_dir, eval_dir], kind="analysis folder", directory=True,
+                 own=is_analysis, force=force)
     evaluation = None if is_samples_source(eval_dir) else read_eval_run(eval_dir)
     overlap = read_overlap_run(overlap_dir, evaluation.summary["bench"] if evaluation else None)
     evaluation = evaluation or read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
     summary = shift_summary(evaluation, overlap, joined, opts)
     out = Path(out_dir)
-    write_json(out / "summary.json", summary)
-    write_text(out / "shift.csv", shift_csv(summary))
-    write_text(out / "examples.csv", examples_csv(joined, evaluation))
     filter_name = Path(summary["overlap_filter"].get("path", "?")).name
     title = (f"{summary['bench_label']} {summary['split']}, model "
              f"{Path(str(summary['model'])).name}, filter {filter_name}")
-    plots.plot_buckets(summary["metrics"], title, summary["overlap_label"], out / "buckets.png")
-    fraction, loss = loss_points(joined)
-    plots.plot_loss_scatter(fraction, loss, summary["regression"], summary["regression"]["loss"],
-                            title, summary["overlap_label"], out / "loss_vs_overlap.png")
-    report.write_report(summary, out)
+    with staged_dir(out) as tmp:
+        write_outputs(summary, joined, evaluation, title, tmp)
     headline = next(iter(summary["metrics"].items()))
     shift = headline[1]["without_dirty_minus_all"]["value"]
     log.info(f"{title}: {summary['examples']['dirty']} of {summary['examples']['n']} examples "
              f"dirty; excluding them moves {headline[0]} by {shift:+.4g} -> {out}")
     return summary
+
+
+def write_outputs(summary: dict, joined: Joined, evaluation: Run, title: str, out: Path) -> None:
+    """summary.json, the CSVs, the plots and the report, into ``out``."""
+    write_json(out / "summary.json", summary)
+    write_text(out / "shift.csv", shift_csv(summary))
+    write_text(out / "examples.csv", examples_csv(joined, evaluation))
+    plots.plot_buckets(summary["metrics"], title, summary["overlap_label"], out / "buckets.png")
+    fraction, loss = loss_points(joined)
+    plots.plot_loss_scatter(fraction, loss, summary["regression"], summary["regression"]["loss"],
+                            title, summary["overlap_label"], out / "loss_vs_overlap.png")
+    report.write_report(summary, out)
 
 
 def read_evaluation(path: str | Path, overlap: Run) -> Run:

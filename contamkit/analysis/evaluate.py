@@ -21,6 +21,7 @@ from contamkit.analysis.runs import EXAMPLES, SUMMARY
 from contamkit.benchmarks import open_benchmark
 from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, has_format, staged_dir
 from contamkit.common.progress import log
 from model.checkpoint import load_checkpoint
 from model.gpt2 import GPT
@@ -30,6 +31,7 @@ from model.tokenizer import Tokenizer, load_gpt2, load_tokenizer
 
 FORMAT = "contamkit-eval"
 VERSION = 1
+is_eval_run = has_format(SUMMARY, FORMAT)  # a folder ``evaluate`` wrote: it may replace it
 
 
 def resolve_device(spec: str) -> str:
@@ -87,8 +89,12 @@ def load_model(model_dir: str | Path, device: str, dtype: str = "float32",
 def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str | None = None,
              variant: str | None = None, bench_path: str | None = None, limit: int | None = None,
              tokenizer: str | None = None, device: str = "auto", dtype: str = "float32",
-             opts: EvalOptions | None = None) -> dict:
+             opts: EvalOptions | None = None, force: bool = False) -> dict:
     """Score every example (the first ``limit``), write the run's files; return the summary.
+
+    ``out_dir`` is replaced whole when the run is complete (a failure leaves the previous one);
+    it may not be, or lie in, an input, nor replace a folder ``evaluate`` did not write unless
+    ``force``.
 
     >>> evaluate("runs/llama-tiny", "lambada", "out/eval", limit=100)  # doctest: +SKIP
     """
@@ -96,6 +102,10 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be positive, got {limit}")
     source = open_benchmark(bench, split, bench_path, variant)
+    inputs = [model_dir, *source.paths, *(p for p in (bench_path, tokenizer)
+                                          if p is not None and Path(p).exists())]
+    check_output(out_dir, inputs, kind="evaluation run folder", directory=True,
+                 own=is_eval_run, force=force)
     task = source.benchmark.task
     evaluator = evaluator_for(task)  # before loading anything
     examples = list(itertools.islice(source.examples(), limit))
@@ -126,8 +136,9 @@ def evaluate(model_dir: str | Path, bench: str, out_dir: str | Path, split: str 
         "seconds": round(seconds, 2),
     }
     out = Path(out_dir)
-    write_jsonl(out / EXAMPLES, rows)
-    write_json(out / SUMMARY, summary)
+    with staged_dir(out) as tmp:
+        write_jsonl(tmp / EXAMPLES, rows)
+        write_json(tmp / SUMMARY, summary)
     shown = ", ".join(f"{m.name} {metrics[m.name]:.4g}" for m in TASK_METRICS[task])
     log.info(f"{source.label}: {shown} over {len(rows)} examples ({seconds:.1f} s) -> {out}")
     return summary

@@ -44,6 +44,7 @@ from contamkit.analysis.runs import Joined, Run, join_runs
 from contamkit.analysis.shift import LEVEL, compare_groups
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, has_format, staged_dir
 from contamkit.common.progress import log, progress
 from contamkit.common.render import write_report
 from overlap.contamination import MEASURES, measure_table
@@ -51,6 +52,7 @@ from overlap.results import read_overlap_run
 
 FORMAT = "contamkit-contamination-sweep"
 VERSION = 1
+is_sweep = has_format("summary.json", FORMAT)  # a folder ``sweep`` wrote: it may replace it
 
 
 def loss_metric(loss_label: str) -> Metric:
@@ -177,11 +179,14 @@ def best(cells: list[Cell], key: str, alpha: float) -> Cell | None:
 
 
 def sweep(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
-          opts: SweepOptions | None = None) -> dict:
+          opts: SweepOptions | None = None, force: bool = False) -> dict:
     """Join the runs, sweep every measure and threshold, write the outputs; return the
-    summary."""
+    summary. ``out_dir`` is replaced whole once complete (never an input; a folder ``sweep``
+    did not write only with ``force``)."""
     opts = opts or SweepOptions()
     opts.check()
+    check_output(out_dir, [overlap_dir, eval_dir], kind="contamination-sweep folder",
+                 directory=True, own=is_sweep, force=force)
     overlap = read_overlap_run(overlap_dir)  # a run of one benchmark, or a benchmark's folder
     evaluation = read_evaluation(eval_dir, overlap)
     joined = join_runs(evaluation, overlap)
@@ -202,7 +207,9 @@ def sweep(overlap_dir: str | Path, eval_dir: str | Path, out_dir: str | Path,
                     "eval_run": str(evaluation.directory.resolve()),
                     "overlap_run": str(overlap.directory.resolve()),
                     "warnings": joined.warnings})
-    write_outputs(summary, joined, values, Path(out_dir))
+    with staged_dir(out_dir) as tmp:
+        write_outputs(summary, joined, values, tmp)
+    log.info(headline(summary) + f" -> {out_dir}")
     return summary
 
 
@@ -281,7 +288,6 @@ def write_outputs(summary: dict, joined: Joined, values: dict[str, np.ndarray],
                         "report.html"]
     write_report(report_blocks(summary), out, plot_title(summary))
     write_json(out / "summary.json", summary)
-    log.info(headline(summary) + f" -> {out}")
 
 
 def plot_title(s: dict) -> str:

@@ -21,12 +21,14 @@ from contamkit.analysis.evaluate import model_tokenizer, resolve_device
 from contamkit.analysis.plots import pyplot, save_png
 from contamkit.common.atomic import write_json, write_text
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, staged_dir
 from contamkit.common.progress import log
 from model.checkpoint import load_checkpoint
 from model.scoring import token_logprobs
 from model.tokenizer import Tokenizer
 
 SIDES = (("train", "train"), ("heldout", "val"))  # (name, split of a prepared directory)
+SUMMARY = "underfit.json"  # a folder holding it is one ``underfit`` wrote (it may replace it)
 
 
 def data_tokens(source: str | Path, split: str, tok: Tokenizer, max_tokens: int,
@@ -59,10 +61,14 @@ def data_tokens(source: str | Path, split: str, tok: Tokenizer, max_tokens: int,
 
 def underfit(models: list[str], train_data: str | Path, heldout_data: str | Path,
              out_dir: str | Path, max_tokens: int = 200_000, batch_size: int = 16,
-             device: str = "auto", stride: int | None = None) -> dict:
-    """Perplexity of each model on both sides; writes underfit.json, .csv and .png."""
+             device: str = "auto", stride: int | None = None, force: bool = False) -> dict:
+    """Perplexity of each model on both sides; writes underfit.json, .csv and .png into
+    ``out_dir``, replaced whole once all three are written (never an input; a folder
+    ``underfit`` did not write only with ``force``)."""
     if not models:
         raise UserError("--models: name at least one checkpoint directory")
+    check_output(out_dir, [*models, train_data, heldout_data], kind="underfit folder",
+                 directory=True, own=lambda d: (d / SUMMARY).is_file(), force=force)
     device = resolve_device(device)
     rows = []
     for model_dir in models:
@@ -85,9 +91,10 @@ def underfit(models: list[str], train_data: str | Path, heldout_data: str | Path
     out = Path(out_dir)
     summary = {"train_data": str(train_data), "heldout_data": str(heldout_data),
                "max_tokens": max_tokens, "stride": stride, "models": rows}
-    write_json(out / "underfit.json", summary)
-    write_text(out / "underfit.csv", _csv(rows))
-    plot_underfit(rows, out / "underfit.png")
+    with staged_dir(out) as tmp:
+        write_json(tmp / SUMMARY, summary)
+        write_text(tmp / "underfit.csv", _csv(rows))
+        plot_underfit(rows, tmp / "underfit.png")
     gaps = ", ".join(f"{r['gap']:+.3g}" for r in rows)
     log.info(f"underfit: {len(rows)} models, held-out - train perplexity {gaps} -> {out}")
     return summary

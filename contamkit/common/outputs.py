@@ -21,15 +21,18 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import json
 import os
 import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from contamkit.common import faults
 from contamkit.common.errors import UserError
+from contamkit.common.options import option
 from contamkit.common.progress import log
 
 # .<name>.<pid>-<random>.<kind> / .<name>.spill-<pid>-<random>: a temporary of the output <name>
@@ -137,10 +140,28 @@ def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (
     return out
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """``--force`` of a command whose other options are not gathered in a dataclass of its own
+    (those that are, like ``overlap.options.BuildOptions``, carry their own ``force``)."""
+
+    force: bool = option(False, "replace an existing output even if this command did not "
+                         "write it")
+
+
+def has_format(name: str, fmt: str) -> Callable[[Path], bool]:
+    """An ``own`` for ``check_output``: the directory holds the JSON file ``name`` whose
+    ``"format"`` is ``fmt`` (the run summaries and checkpoint configs say what wrote them)."""
+    def own(path: Path) -> bool:
+        obj = json.loads((path / name).read_text(encoding="utf-8"))
+        return isinstance(obj, dict) and obj.get("format") == fmt
+    return own
+
+
 def _safely(own: Callable[[Path], bool], path: Path) -> bool:
     try:
         return bool(own(path))
-    except (OSError, ValueError, UserError):
+    except (OSError, ValueError, RecursionError, UserError):
         return False
 
 

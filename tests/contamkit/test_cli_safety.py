@@ -12,20 +12,12 @@ import time
 import pytest
 
 from contamkit.common.paths import REPO_ROOT
+from tests.contamkit.common.output_checks import one_line_error
 
 
 def cli(*args, timeout=300):
     return subprocess.run([sys.executable, "cli.py", *map(str, args)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def one_line_error(r, *words):
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

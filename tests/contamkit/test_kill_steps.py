@@ -21,8 +21,7 @@ import pytest
 
 from contamkit.cli import main
 from contamkit.common import faults
-
-SLOW = os.environ.get("CONTAM_SLOW_TESTS") == "1"
+from tests.contamkit.common.output_checks import SLOW, listing, tree
 
 
 def run(args: list[str], kill_at: int | None = None) -> tuple[int, int]:
@@ -48,20 +47,6 @@ def run(args: list[str], kill_at: int | None = None) -> tuple[int, int]:
     _, status = os.waitpid(pid, 0)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return code, int(steps or 0)
-
-
-def tree(path: Path) -> dict[str, str]:
-    """sha256 of every file of a file or directory tree, by relative path."""
-    if path.is_file():
-        return {".": hashlib.sha256(path.read_bytes()).hexdigest()}
-    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
-
-
-def listing(folder: Path) -> tuple[int, list[str]]:
-    """How many entries, and the hidden ones (every temporary's name starts with a dot)."""
-    names = [p.name for p in folder.iterdir()]
-    return len(names), sorted(n for n in names if n.startswith("."))
 
 
 def kill_points(total: int) -> list[int]:
@@ -92,6 +77,8 @@ def kill_everywhere(args_a: list[str], args_b: list[str], out: Path, state=tree)
         assert state(out) == before  # the same bytes as an uninterrupted run
         assert listing(folder) == entries, f"step {n}: debris {listing(folder)}"
     assert run(args_b)[0] == 0 and state(out) == after and listing(folder)[1] == []
+    shards = " --shards" if "--shards" in args_b else ""
+    print(f"{args_b[0]}{shards}: killed at {len(points)} of {total} steps")  # -s shows it
     return len(points)
 
 

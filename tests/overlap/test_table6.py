@@ -14,6 +14,11 @@ from overlap.normalize import words
 from overlap.options import Convention
 from overlap.table6 import PAPER, measure_dataset, table6
 from overlap.units import make_coder
+from tests.contamkit.common.output_checks import (
+    keeps_previous_on_failure,
+    refuses_foreign,
+    refuses_inputs,
+)
 
 
 def cli(*args):
@@ -113,3 +118,23 @@ def test_corpus_row_and_mismatch(shared_data, tmp_path, capsys):
     assert line.startswith(f"error: {f}: filter does not match") and "unit='gpt2'" in line
     assert main(["table6", "--data-dir", str(tmp_path / "nothing")]) == 2
     assert "no such data directory" in capsys.readouterr().err
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(tmp_path, capsys,
+                                                                      monkeypatch):
+    data = tmp_path / "data"
+    (data / "ptb").mkdir(parents=True)
+    lines = [" ".join(f"w{(i * 7 + j * 3) % 41}" for j in range(12)) for i in range(30)]
+    (data / "ptb" / "ptb.train.txt").write_text("\n".join(lines[:20]) + "\n")
+    (data / "ptb" / "ptb.test.txt").write_text("\n".join(lines[15:]) + "\n")
+
+    def command(out, n=4):
+        return ["table6", "--data-dir", data, "--unit", "words", "--n", n, "--out", out]
+
+    refuses_inputs(capsys, command, [data, data / "ptb" / "table6", tmp_path], [data])
+    refuses_foreign(capsys, command, tmp_path / "mine", "table6 folder")
+    out = tmp_path / "out" / "table6"
+    out.parent.mkdir()
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 4), command(out, 5), out)
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md", "table6.json"]
+    assert "table6.json: 4-grams of words" in (out / "report.md").read_text()

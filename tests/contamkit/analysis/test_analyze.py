@@ -15,6 +15,11 @@ from contamkit.analysis.analyze import analyze
 from contamkit.analysis.options import AnalysisOptions
 from contamkit.common.errors import UserError
 from contamkit.common.parse import parse_percent_edges
+from tests.contamkit.common.output_checks import (
+    keeps_previous_on_failure,
+    refuses_foreign,
+    refuses_inputs,
+)
 
 FAST = AnalysisOptions(n_boot=300, n_perm=300)
 
@@ -215,3 +220,17 @@ def test_cli_reports_a_mismatch_in_one_line(tmp_path, synthetic, capsys):
     assert code == 2 and err[-1].startswith("error: ") and "differs from 'ptb'" in err[-1]
     assert cli.main(["analyze", "--overlap", str(tmp_path / "ov"), "--eval", str(tmp_path / "ev"),
                      "--out", str(tmp_path / "out"), "--buckets", "0.2,0.1"]) == 2
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(runs, capsys,
+                                                                      monkeypatch):
+    def command(out, seed=0):
+        return ["analyze", "--overlap", runs / "ov", "--eval", runs / "ev", "--out", out,
+                "--bootstrap", 50, "--permutations", 50, "--seed", seed]
+
+    refuses_inputs(capsys, command, [runs / "ov", runs / "ev" / "analysis"],
+                   [runs / "ov", runs / "ev"])
+    refuses_foreign(capsys, command, runs / "mine", "analysis folder")
+    out = runs / "out" / "analysis"
+    out.parent.mkdir()
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 0), command(out, 1), out)

@@ -11,6 +11,11 @@ import pytest
 from contamkit import cli
 from contamkit.benchmarks import load_benchmark
 from model.checkpoint import save_checkpoint
+from tests.contamkit.common.output_checks import (
+    keeps_previous_on_failure,
+    refuses_foreign,
+    refuses_inputs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +81,29 @@ def test_mistakes_exit_2_with_one_line(tmp_path, checkpoint, tiny_model, shared_
     assert run("--model", checkpoint, "--bench", "lambada", "--limit", 0,
                "--out", tmp_path / "o") == 2
     assert "argument --limit: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(tmp_path, checkpoint,
+                                                                      gpt2_vocab, capsys,
+                                                                      monkeypatch):
+    bench = tmp_path / "bench" / "lambada_test.jsonl"
+    bench.parent.mkdir()
+    bench.write_text("".join(json.dumps({"text": f"Story {i} ends with the word door"}) + "\n"
+                             for i in range(3)))
+
+    def command(out, limit=2):
+        return ["evaluate", "--model", checkpoint, "--bench", "lambada", "--bench-path", bench,
+                "--out", out, "--device", "cpu", "--limit", limit]
+
+    refuses_inputs(capsys, command, [checkpoint, checkpoint / "eval", bench, bench / "eval"],
+                   [checkpoint, bench])
+    refuses_foreign(capsys, command, tmp_path / "mine", "evaluation run folder")
+    out = tmp_path / "runs" / "eval"
+    out.parent.mkdir()
+
+    def state(out):  # the files, less the run's duration
+        summary = json.loads((out / "summary.json").read_text())
+        return (out / "examples.jsonl").read_text(), {**summary, "seconds": None}
+
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 2), command(out, 3), out, state)
+    assert sorted(p.name for p in out.iterdir()) == ["examples.jsonl", "summary.json"]

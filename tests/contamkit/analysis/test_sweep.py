@@ -14,6 +14,11 @@ from contamkit.analysis.metrics import ACCURACY, LAMBADA_PPL
 from contamkit.analysis.sweep import SweepOptions, epg_cell, holm, sweep, threshold_grid
 from contamkit.cli import main
 from tests.contamkit.analysis.test_analyze import eval_summary, overlap_summary, write_run
+from tests.contamkit.common.output_checks import (
+    keeps_previous_on_failure,
+    refuses_foreign,
+    refuses_inputs,
+)
 
 FAST = SweepOptions(n_boot=200, n_perm=1000, thresholds=6)
 LLAMA = "token_contamination(L=10)"
@@ -208,3 +213,19 @@ def test_cli_errors_are_one_line(result, tmp_path, capsys):
                      str(tmp_path / "out"), "--overlap", str(root / "ov"), *args])
         assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(result, tmp_path, capsys,
+                                                                      monkeypatch):
+    root, _ = result
+
+    def command(out, seed=0):
+        return ["contamination-sweep", "--overlap", root / "ov", "--eval", root / "ev", "--out",
+                out, "--bootstrap", 20, "--permutations", 20, "--thresholds", 3, "--seed", seed]
+
+    refuses_inputs(capsys, command, [root / "ev", root / "ov" / "sweep"],
+                   [root / "ov", root / "ev"])
+    refuses_foreign(capsys, command, tmp_path / "mine", "contamination-sweep folder")
+    out = tmp_path / "out" / "sweep"
+    out.parent.mkdir()
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 0), command(out, 1), out)

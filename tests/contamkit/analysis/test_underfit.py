@@ -14,6 +14,11 @@ from contamkit.analysis.underfit import data_tokens, underfit
 from contamkit.common.errors import UserError
 from model.checkpoint import save_checkpoint
 from model.gpt2 import GPT, GPTConfig
+from tests.contamkit.common.output_checks import (
+    keeps_previous_on_failure,
+    refuses_foreign,
+    refuses_inputs,
+)
 from training.prepare import prepare_corpus
 
 TRAIN = ["The cat sat on the mat and looked at the door.", "A dog ran in the park."]
@@ -86,3 +91,21 @@ def test_prepared_data_uses_train_and_val(tmp_path, gpt2_tok):
 def test_no_models():
     with pytest.raises(UserError, match="at least one"):
         underfit([], "a", "b", "c")
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(tmp_path, models, gpt2_tok,
+                                                                      capsys, monkeypatch):
+    train = write_corpus(tmp_path / "train.jsonl", TRAIN)
+    held = write_corpus(tmp_path / "held.jsonl", HELDOUT)
+    model = models["tiny"][0]
+
+    def command(out, max_tokens=12):
+        return ["underfit", "--models", model, "--train-data", train, "--heldout-data", held,
+                "--out", out, "--max-tokens", max_tokens, "--device", "cpu"]
+
+    refuses_inputs(capsys, command, [model, model / "underfit", train, held / "underfit"],
+                   [model, train, held])
+    refuses_foreign(capsys, command, tmp_path / "mine", "underfit folder")
+    out = tmp_path / "out" / "underfit"
+    out.parent.mkdir()
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 12), command(out, 16), out)

@@ -25,7 +25,7 @@ import numba
 import numpy as np
 import tiktoken
 
-from overlap.murmur import word_codes
+from overlap.murmur import word_code_spans
 
 JIT = {"nogil": True, "cache": True}
 _SPACE = np.uint8(32)
@@ -33,18 +33,7 @@ _SEPARATOR = np.uint8(10)  # between the words sent to tiktoken: a newline is it
 _SPACED = np.uint64(0x9E3779B97F4A7C15)  # xored into the code of a word with a space before it
 # state[...]: counters of the table, kept in one array so that compiled code updates them
 _WORDS, _BYTES, _IDS, _HITS, _MISSES, _RESETS = range(6)
-
-
-@numba.njit(**JIT)
-def _word_ends(buf, starts):
-    """Where each word of ``buf`` starting at ``starts`` ends: at the next byte up to 0x20."""
-    ends = np.empty_like(starts)
-    for w in range(len(starts)):
-        i = starts[w]
-        while i < len(buf) and buf[i] > _SPACE:
-            i += 1
-        ends[w] = i
-    return ends
+_FIRST_SLOTS = 1 << 12
 
 
 @numba.njit(**JIT)
@@ -68,7 +57,7 @@ def _stored(arena, at, size, buf, start, spaced):
 def _resolve(buf, starts, ends, codes, spaced, first, slots, keys, word_at, word_len, arena,
              ids_len, max_ids, state, max_word_bytes):
     """The table entry of each word from ``first`` on, inserting the new ones (their ids still
-    to come), until the table is full.
+    to come), until the table is full or its slots are half used.
 
     Returns (entry per word: >= 0 a table entry, -d - 1 the d-th word not stored because too
     long; the new entries; the words not stored; where it stopped, ``len(starts)`` when done).
@@ -102,8 +91,8 @@ def _resolve(buf, starts, ends, codes, spaced, first, slots, keys, word_at, word
             state[_HITS] += 1
             continue
         # a token is at least one byte, so the ids of the new words fit if their bytes do
-        if (state[_WORDS] == len(keys) or state[_BYTES] + size > len(arena)
-                or state[_IDS] + reserved + size > max_ids):
+        if (2 * state[_WORDS] == len(slots) or state[_WORDS] == len(keys)
+                or state[_BYTES] + size > len(arena) or state[_IDS] + reserved + size > max_ids):
             return entry[: w - first], new[:n_new], direct[:n_direct], w
         k = state[_WORDS]
         state[_WORDS] += 1
@@ -122,6 +111,19 @@ def _resolve(buf, starts, ends, codes, spaced, first, slots, keys, word_at, word
         new[n_new] = k
         n_new += 1
     return entry, new[:n_new], direct[:n_direct], n
+
+
+@numba.njit(**JIT)
+def _rehash(keys, words, size):
+    """The slots of the table's first ``words`` entries, in ``size`` slots."""
+    slots = np.zeros(size, dtype=np.int64)
+    mask = np.uint64(size - 1)
+    for k in range(words):
+        i = np.int64(keys[k] & mask)
+        while slots[i]:
+            i = (i + 1) & (size - 1)
+        slots[i] = k + 1
+    return slots
 
 
 @numba.njit(**JIT)
@@ -218,9 +220,10 @@ class WordIdCache:
         self.encoding = encoding
         (self._newline,) = encoding.encode_ordinary("\n")
         self.max_word_bytes = min(max_word_bytes, max_bytes, max_ids)  # one always fits
-        slots = 1 << int(max_words * 2 - 1).bit_length()  # at most half full
+        # at most half full; they start few, to stay in the CPU's caches, and double as needed
+        self._max_slots = 1 << int(max_words * 2 - 1).bit_length()
+        self._slots = np.zeros(min(self._max_slots, _FIRST_SLOTS), dtype=np.int64)
         # zeros: pages the table never reaches are never touched
-        self._slots = np.zeros(slots, dtype=np.int64)
         self._keys = np.zeros(max_words, dtype=np.uint64)
         self._word_at = np.zeros(max_words, dtype=np.int64)
         self._word_len = np.zeros(max_words, dtype=np.int64)
@@ -235,7 +238,12 @@ class WordIdCache:
         """Words stored, their bytes and ids, and hits, misses and resets so far."""
         return dict(zip(self.STATS, self.state.tolist(), strict=True))
 
-    def clear(self) -> None:
+    def _make_room(self) -> None:
+        """More slots while the table may grow; else empty it."""
+        words = int(self.state[_WORDS])
+        if 2 * words == len(self._slots) and len(self._slots) < self._max_slots:
+            self._slots = _rehash(self._keys, words, 2 * len(self._slots))
+            return
         self._slots[:] = 0
         self.state[[_WORDS, _BYTES, _IDS]] = 0
         self.state[_RESETS] += 1
@@ -245,8 +253,7 @@ class WordIdCache:
         """The ids of each text of ``buf`` (uint8 UTF-8: words separated by runs of spaces,
         text j ending before offset ``ends[j]``), as tiktoken encodes the text's words joined
         by single spaces, after a space when ``continues[j]``; and the number of words."""
-        codes, starts = word_codes(buf)
-        word_ends = _word_ends(buf, starts)
+        codes, starts, word_ends = word_code_spans(buf)
         spaced = np.ones(len(starts), dtype=np.int64)
         text_begins = np.concatenate([[0], ends[:-1] + 1])
         first_word = np.searchsorted(starts, text_begins)
@@ -288,7 +295,7 @@ class WordIdCache:
             done = stop
             if done == len(starts):
                 break
-            self.clear()
+            self._make_room()
         if len(parts) == 1:
             return parts[0], part_ends[0]
         return np.concatenate(parts), np.concatenate(part_ends)

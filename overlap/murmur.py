@@ -165,9 +165,9 @@ def _word_bounds(buf):
 
 
 @numba.njit(**JIT)
-def word_codes(buf):
-    """(code, start offset) of every word of the uint8 array ``buf`` (UTF-8, words separated
-    by ASCII spaces or newlines: any byte up to 0x20)."""
+def word_code_spans(buf):
+    """(code, start offset, end offset) of every word of the uint8 array ``buf`` (UTF-8, words
+    separated by ASCII spaces or newlines: any byte up to 0x20)."""
     starts, ends = _word_bounds(buf)
     padded = np.zeros(len(buf) + 16, dtype=np.uint8)
     for i in range(len(buf)):  # a loop: slice assignment compiles for seconds
@@ -175,4 +175,11 @@ def word_codes(buf):
     codes = np.empty(len(starts), dtype=_U)
     for w in range(len(starts)):
         codes[w] = _word_hash(padded, starts[w], ends[w] - starts[w])
+    return codes, starts, ends
+
+
+@numba.njit(**JIT)
+def word_codes(buf):
+    """(code, start offset) of every word of ``buf`` (``word_code_spans`` less the ends)."""
+    codes, starts, _ = word_code_spans(buf)
     return codes, starts

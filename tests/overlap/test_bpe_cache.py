@@ -70,3 +70,18 @@ def test_colliding_codes_never_share_ids(encoding):
             encoding.encode_ordinary("cat")
         assert id_ends[-1] == len(ids)
     assert cache.stats["words"] == 5  # "cat" twice (with and without the space)
+
+
+def test_table_grows_before_it_empties(encoding, shared_data):
+    """Slots start few and double as words come (rehashing what the table holds); nothing is
+    dropped before the cap."""
+    cache = WordIdCache(encoding)
+    first = len(cache._slots)
+    text = lines(shared_data)
+    assert cached(cache, text, [False] * len(text)) == reference(encoding, text,
+                                                                 [False] * len(text))
+    stats = cache.stats
+    assert stats["words"] > first // 2 and len(cache._slots) >= 2 * stats["words"]
+    assert stats["resets"] == 0
+    assert cached(cache, text[::-1], [True] * len(text)) == reference(encoding, text[::-1],
+                                                                      [True] * len(text))

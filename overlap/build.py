@@ -43,7 +43,9 @@ FPR_SLACK = 1.01  # the fill-ratio estimate's own noise, allowed above the targe
 EXACT_MARGIN = 1.005  # room above an exact distinct count for the fill-ratio estimate's noise
 SAMPLE_BYTES = 16 << 20  # corpus bytes (as stored) read first to size the filter
 SAMPLE_WINDOWS = 64  # places the sample is taken from, evenly spread over the corpus
-SAMPLE_NGRAMS = 4 << 20  # n-gram hashes kept from the sample at most (64 MiB)
+SAMPLE_NGRAMS = 1 << 20  # n-gram hashes kept from the sample at most (16 MiB): the
+# sample is read before the filter exists, so nothing fills it meanwhile; 1 Mi sized the
+# 300 MB bench corpus within 0.3 % of 4 Mi (docs/engine-build.md)
 SAMPLE_MARGIN = 1.1  # room above the count extrapolated from the sample
 MAX_REBUILDS = 2
 

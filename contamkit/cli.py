@@ -254,6 +254,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="config file (configs/*.toml or .json)")
     add_overrides(p.add_argument_group("config keys (override the file's; values as JSON, "
                                        "else text)"), TrainConfig, parse_value)
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_train, explain_unknown=explain_unknown_keys)
 
 
@@ -269,7 +270,8 @@ def run_train(args: argparse.Namespace) -> None:
     from training.config import load_config
     from training.trainer import train
 
-    train(load_config(args.config, overrides_from_args(TrainConfig, args)))
+    train(load_config(args.config, overrides_from_args(TrainConfig, args)),
+          from_args(OutputOptions, args).force)
 
 
 # ------------------------------------------------------------------------------ benchmarks

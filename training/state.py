@@ -3,9 +3,11 @@
 ``<out_dir>/checkpoints/step_NNNNNNN/`` holds the model (``model.checkpoint`` format:
 model.safetensors + config.json), ``optimizer.safetensors`` (AdamW's moments and step counts)
 and ``trainer_state.json`` (step, data position, config, data identity, checksums), written
-last. The directory is complete before it is renamed into place and before ``latest`` points at
-it. Randomness needs no saved state: data order and dropout seeds are functions of
-(seed, step, rank) — see ``training.sequences`` and ``step_seed``.
+last. The directory is built under a name of the writing process's and swapped in whole
+(``outputs.staged_dir``) before ``latest`` points at it: a failure or a kill leaves the previous
+checkpoint as it was, and the next run removes what a killed one left. Randomness needs no
+saved state: data order and dropout seeds are functions of (seed, step, rank) — see
+``training.sequences`` and ``step_seed``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from safetensors.torch import save as safetensors_bytes
 from contamkit.common.atomic import atomic_open, write_json, write_text
 from contamkit.common.errors import UserError
 from contamkit.common.files import read_versioned_json
+from contamkit.common.outputs import staged_dir
 from model.checkpoint import load_checkpoint, save_checkpoint
 from model.gpt2 import GPT
 from training.config import TrainConfig, differing_keys, from_dict
@@ -43,28 +46,25 @@ def save_state(out_dir: Path, step: int, model: GPT, optimizer: torch.optim.Opti
     """Write checkpoint ``step`` and point ``latest`` at it; keep the newest ``keep``."""
     root = out_dir / CHECKPOINTS
     final = root / f"step_{step:07d}"
-    tmp = root / f".{final.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_checkpoint(model, tmp, data_identity["tokenizer"],
-                    extra={"step": step, "train_config": asdict(cfg)})
-    tensors = {f"{pid}.{key}": value.detach().to("cpu").contiguous()
-               for pid, entry in optimizer.state_dict()["state"].items()
-               for key, value in entry.items()}
-    blob = safetensors_bytes(tensors)
-    with atomic_open(tmp / OPTIMIZER, "wb") as f:
-        f.write(blob)
-    write_json(tmp / STATE, {
-        "format": FORMAT,
-        "version": VERSION,
-        "step": step,
-        "sequences_seen": step * cfg.batch_size,
-        "config": asdict(cfg),
-        "data": data_identity,
-        "optimizer_sha256": hashlib.sha256(blob).hexdigest(),
-        "rng": "none saved: seeds derive from (seed, step, rank)",
-    })
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    with staged_dir(final) as tmp:  # a name of this process's; swapped in whole, or removed
+        save_checkpoint(model, tmp, data_identity["tokenizer"],
+                        extra={"step": step, "train_config": asdict(cfg)})
+        tensors = {f"{pid}.{key}": value.detach().to("cpu").contiguous()
+                   for pid, entry in optimizer.state_dict()["state"].items()
+                   for key, value in entry.items()}
+        blob = safetensors_bytes(tensors)
+        with atomic_open(tmp / OPTIMIZER, "wb") as f:
+            f.write(blob)
+        write_json(tmp / STATE, {
+            "format": FORMAT,
+            "version": VERSION,
+            "step": step,
+            "sequences_seen": step * cfg.batch_size,
+            "config": asdict(cfg),
+            "data": data_identity,
+            "optimizer_sha256": hashlib.sha256(blob).hexdigest(),
+            "rng": "none saved: seeds derive from (seed, step, rank)",
+        })
     write_text(root / LATEST, final.name + "\n")
     for old in sorted(root.glob("step_*"))[:-keep]:
         shutil.rmtree(old)

@@ -9,6 +9,7 @@ the same update, and a resumed run continues the interrupted one's loss curve.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -20,15 +21,23 @@ from torch.nn.parallel import DistributedDataParallel
 
 from contamkit.common.atomic import write_json
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, remove_debris, replace_foreign
 from contamkit.common.progress import log, progress
 from model.gpt2 import GPT, GPTConfig
 from training import distributed
-from training.config import TrainConfig
+from training.config import TrainConfig, from_dict
 from training.dataset import PreparedData, check_tokenizer, open_prepared
 from training.metrics import MetricsLog, flops_per_token, peak_flops, plot_losses
 from training.optim import build_optimizer, lr_at
 from training.sequences import WindowOrder, fixed_windows, gather
-from training.state import latest_checkpoint, restore_state, save_state, step_seed
+from training.state import (
+    CHECKPOINTS,
+    LATEST,
+    latest_checkpoint,
+    restore_state,
+    save_state,
+    step_seed,
+)
 
 METRICS, PLOT, RUN_CONFIG = "metrics.jsonl", "loss.png", "train_config.json"
 
@@ -43,13 +52,33 @@ class TrainResult:
     tokens_per_s: float | None  # training steps only (evaluation and checkpoints excluded)
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train (or resume, when ``out_dir`` has a checkpoint) until ``max_steps``/``stop_after``."""
+def train(cfg: TrainConfig, force: bool = False) -> TrainResult:
+    """Train (or resume, when ``out_dir`` has a checkpoint) until ``max_steps``/``stop_after``.
+
+    ``out_dir`` is checked before any work: never the data (or the tokenizer) nor inside them,
+    and a folder ``train`` did not write only with ``force`` (it is then emptied first); a run
+    folder of its own, with its checkpoints, is continued.
+    """
+    tokenizer = [cfg.tokenizer] if Path(cfg.tokenizer).exists() else []
+    out = check_output(cfg.out_dir, [cfg.data_dir, *tokenizer], kind="training run folder",
+                       directory=True, own=is_train_run, force=force)
     d, device = distributed.setup(cfg.device)
     try:
+        if d.main:
+            replace_foreign(out, is_train_run)
+            remove_debris(out / CHECKPOINTS)
         return _Run(cfg, d, device).run()
     finally:
         distributed.teardown(d)
+
+
+def is_train_run(path: Path) -> bool:
+    """Whether ``path`` is a folder ``train`` wrote: it has checkpoints, or the config it
+    records is a training config."""
+    if (path / CHECKPOINTS / LATEST).is_file():
+        return True
+    values = json.loads((path / RUN_CONFIG).read_text(encoding="utf-8"))
+    return isinstance(values, dict) and bool(from_dict(values, str(path / RUN_CONFIG)))
 
 
 def model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:

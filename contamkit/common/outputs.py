@@ -83,7 +83,25 @@ def stale_temporaries(path: str | os.PathLike, where: Path | None = None) -> lis
 
 def remove_stale(path: str | os.PathLike, where: Path | None = None) -> int:
     """Delete the temporaries that killed runs left for ``path``; says how many it removed."""
-    stale = stale_temporaries(path, where)
+    return _remove_said(stale_temporaries(path, where))
+
+
+def remove_debris(folder: Path) -> int:
+    """Delete every temporary in ``folder`` whose writing process is gone, whatever output it
+    was for (a folder a command fills as it goes: a training run's checkpoints)."""
+    return _remove_said(_dead_temporaries(folder) if folder.is_dir() else [])
+
+
+def _dead_temporaries(folder: Path) -> list[Path]:
+    found = []
+    for entry in folder.iterdir():
+        match = _TEMP.fullmatch(entry.name)
+        if match and not pid_alive(int(match["pid"])):
+            found.append(entry)
+    return sorted(found)
+
+
+def _remove_said(stale: list[Path]) -> int:
     for entry in stale:
         _remove(entry)
     if stale:
@@ -147,6 +165,16 @@ class OutputOptions:
 
     force: bool = option(False, "replace an existing output even if this command did not "
                          "write it")
+
+
+def replace_foreign(out: str | os.PathLike, own: Callable[[Path], bool]) -> None:
+    """For the commands that fill their output folder as they go and continue in it when rerun
+    (``train``, ``experiment``): a folder that is not of their kind, which ``check_output`` let
+    through only with ``--force``, is swapped for an empty one in one step before they write."""
+    out = Path(out)
+    if out.is_dir() and not _empty_dir(out) and not _safely(own, out):
+        with staged_dir(out):
+            pass
 
 
 def has_format(name: str, fmt: str) -> Callable[[Path], bool]:
@@ -253,10 +281,8 @@ def staged_dir(out: str | os.PathLike, resume_key: str | None = None,
         os.rename(earlier, tmp)
         log.info("resuming the interrupted run's work in %s", earlier.name)
         for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
-            for entry in folder.iterdir():  # files the killed run had not finished
-                match = _TEMP.fullmatch(entry.name)
-                if match and not pid_alive(int(match["pid"])):
-                    _remove(entry)
+            for entry in _dead_temporaries(folder):  # files the killed run had not finished
+                _remove(entry)
     else:
         tmp.mkdir()
         if resume_key:

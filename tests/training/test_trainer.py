@@ -17,6 +17,15 @@ from contamkit import cli
 from contamkit.common.errors import UserError
 from contamkit.common.paths import REPO_ROOT
 from model.checkpoint import load_checkpoint
+from tests.contamkit.common.output_checks import (
+    failure_points,
+    inject_failure,
+    listing,
+    refuses_foreign,
+    refuses_inputs,
+    run_cli,
+    tree,
+)
 from training.config import load_config
 from training.dataset import open_prepared
 from training.exposure import document_exposures, run_exposures
@@ -135,3 +144,58 @@ def test_ddp_two_gloo_processes_match_one_process(bpe_data, tmp_path):
     two_val = rows(tmp_path / "two", "eval")[-1]["val_loss"]
     assert two_val == pytest.approx(one.val_loss, abs=1e-4)
     assert a[-1]["loss"] < a[0]["loss"]
+
+
+def test_output_is_never_the_data_nor_foreign_and_resumes_in_its_own(bpe_data, tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(vars(small_config(bpe_data, tmp_path / "run", max_steps=8))))
+
+    def command(out, *more):
+        return ["train", "--config", config, f"--out_dir={out}", *more]
+
+    refuses_inputs(capsys, command, [bpe_data, bpe_data / "run", bpe_data.parent], [bpe_data])
+    refuses_foreign(capsys, command, tmp_path / "mine", "training run folder")
+    assert rows(tmp_path / "mine", "train")[-1]["step"] == 8
+    out = tmp_path / "run"  # a run folder of its own is continued, without --force
+    assert run_cli(capsys, command(out, "--stop_after=4")).returncode == 0
+    assert run_cli(capsys, command(out)).returncode == 0
+    assert [r["step"] for r in rows(out, "train")] == list(range(1, 9))
+    assert rows(out, "eval") == rows(tmp_path / "mine", "eval")  # as one uninterrupted run
+
+
+def test_a_failed_checkpoint_keeps_the_last_one_and_resumes_exactly(bpe_data, tmp_path, capsys,
+                                                                    monkeypatch):
+    """ENOSPC at each step where the resumed run (step 4 -> 8) changes the file system: the
+    step-4 checkpoint stays as it was (or step 8 is there whole), no temporary is left, and the
+    next run ends with the weights of an uninterrupted one."""
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(vars(small_config(bpe_data, tmp_path / "run", max_steps=8))))
+    base, out, ref = tmp_path / "base", tmp_path / "run", tmp_path / "ref"
+    assert run_cli(capsys, ["train", "--config", config, f"--out_dir={base}",
+                            "--stop_after=4"]).returncode == 0
+    shutil.copytree(base, ref)
+    steps = inject_failure(monkeypatch, None)
+    assert run_cli(capsys, ["train", "--config", config, f"--out_dir={ref}"]).returncode == 0
+    total = steps[0]
+    expected = weights(ref / CHECKPOINTS / "step_0000008")
+    step4 = tree(base / CHECKPOINTS / "step_0000004")
+    for n in failure_points(total):
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(base, out)
+        inject_failure(monkeypatch, n)
+        r = run_cli(capsys, ["train", "--config", config])
+        assert r.returncode == 1 and "injected" in r.stderr, f"step {n} of {total}: {r.stderr}"
+        assert [listing(d)[1] for d in (out, out / CHECKPOINTS)] == [[], []], f"step {n}"
+        latest = (out / CHECKPOINTS / LATEST).read_text().strip()
+        if latest == "step_0000004":
+            assert tree(out / CHECKPOINTS / latest) == step4, f"step {n}: step 4 changed"
+        else:
+            assert weights(out / CHECKPOINTS / latest) == expected, f"step {n}: half written"
+        inject_failure(monkeypatch, None)
+        assert run_cli(capsys, ["train", "--config", config]).returncode == 0
+        assert weights(out / CHECKPOINTS / "step_0000008") == expected, f"step {n}: not exact"
+
+
+def weights(checkpoint) -> dict[str, bytes]:
+    model, _ = load_checkpoint(checkpoint)
+    return {k: v.numpy().tobytes() for k, v in model.state_dict().items()}

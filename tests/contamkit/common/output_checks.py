@@ -99,6 +99,14 @@ def _failing_at(n: int | None, steps: list[int]) -> Callable[[], None]:
     return step
 
 
+def inject_failure(monkeypatch, n: int | None) -> list[int]:
+    """From now on ``faults.step`` raises ENOSPC at its ``n``th call (None: never); returns
+    ``[calls so far]``, for a command whose output is checked its own way (``train``)."""
+    steps = [0]
+    monkeypatch.setattr(faults, "step", _failing_at(n, steps))
+    return steps
+
+
 def failure_points(total: int) -> list[int]:
     """Steps to fail at: all with ``CONTAM_SLOW_TESTS=1``; else the first, one in the middle
     (some files written, others not) and the last two (just before and after publishing)."""

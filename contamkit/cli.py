@@ -417,6 +417,7 @@ def add_experiment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output directory (default: the config's out_dir, else "
                    "out/experiments/<name>)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (default: the config's)")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_experiment)
 
 
@@ -426,7 +427,7 @@ def run_experiment(args: argparse.Namespace) -> None:
     from contamkit.experiments.report import headline
 
     results = run(load_experiment(args.config, {"device": args.device} if args.device else None),
-                  args.out)
+                  args.out, args.config, from_args(OutputOptions, args).force)
     print(f"{headline(results)}\nreport: {results['out_dir']}/report.md")
 
 

@@ -25,11 +25,14 @@ from pathlib import Path
 
 from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import check_output, has_format, replace_foreign
 from contamkit.common.progress import log
 from contamkit.experiments.config import ExperimentConfig, resolve_path
 from contamkit.experiments.inject import assign_copies, inject, unique_texts
 from contamkit.experiments.layout import VARIANTS, Example, ExperimentLayout
-from contamkit.experiments.manifest import Manifest
+from contamkit.experiments.manifest import FORMAT, MANIFEST, Manifest
+
+is_experiment = has_format(MANIFEST, FORMAT)  # a directory an experiment wrote (it resumes it)
 
 
 class Runner:
@@ -246,6 +249,19 @@ class Runner:
                 if e.copies}
 
 
-def run_experiment(cfg: ExperimentConfig, out_dir: str | Path | None = None) -> dict:
-    """Run (or resume) the experiment; returns the results written to ``results.json``."""
-    return Runner(cfg, out_dir).run()
+def run_experiment(cfg: ExperimentConfig, out_dir: str | Path | None = None,
+                   config_file: str | Path | None = None, force: bool = False) -> dict:
+    """Run (or resume) the experiment; returns the results written to ``results.json``.
+
+    The output directory is checked before any work: never the config file, the corpus, the
+    benchmark's files or the tokenizer, nor inside them, and a folder that is not an
+    experiment's only with ``force`` (it is then emptied first); an experiment's is resumed.
+    """
+    out = Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}")
+    given = [config_file, cfg.corpus.path and resolve_path(cfg.corpus.path), cfg.benchmark.path,
+             None if cfg.tokenizer.startswith("bpe:") else cfg.tokenizer]
+    inputs = [p for p in given if p and Path(p).exists()]
+    check_output(out, inputs, kind="experiment directory", directory=True, own=is_experiment,
+                 force=force)
+    replace_foreign(out, is_experiment)
+    return Runner(cfg, out).run()

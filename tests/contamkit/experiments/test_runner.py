@@ -15,6 +15,7 @@ from contamkit.common.paths import REPO_ROOT
 from contamkit.experiments.config import load_experiment
 from contamkit.experiments.manifest import file_sha256
 from contamkit.experiments.runner import run_experiment
+from tests.contamkit.common.output_checks import refuses_foreign, refuses_inputs, run_cli
 from tests.contamkit.experiments.conftest import tiny_config
 from training.sequences import WindowOrder
 
@@ -170,3 +171,23 @@ def test_shipped_lambada_config_in_reduced_form(shared_data, tmp_path):
     assert detector["held out"]["examples"] == 40
     injected = json.loads((tmp_path / "data" / "injection.json").read_text())
     assert injected["clean_documents"] == 120 and injected["injected_documents"] == 120 + 5 * 17
+
+
+def test_output_is_never_an_input_nor_foreign_and_resumes_in_its_own(builtin_data, tmp_path,
+                                                                     capsys):
+    small = tiny_config(builtin_data, reference=False)
+    small["train"].update(max_steps=4, eval_interval=4, checkpoint_interval=4)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(small))
+    corpus, bench = builtin_data["corpus"], builtin_data["bench"]
+
+    def command(out):
+        return ["experiment", "--config", config, "--out", out]
+
+    refuses_inputs(capsys, command, [config, corpus, bench / "out", corpus.parent, tmp_path],
+                   [config, corpus, bench])
+    out = tmp_path / "mine"
+    refuses_foreign(capsys, command, out, "experiment directory")
+    results = json.loads((out / "results.json").read_text())
+    assert run_cli(capsys, command(out)).returncode == 0  # its own directory: resumed, not redone
+    assert json.loads((out / "results.json").read_text()) == results

@@ -1,7 +1,8 @@
 """Downloading official release files: sha256-checked, written atomically, archives unpacked.
 
 Nothing half-written or unverified is ever left under the final name: bytes go to a temporary
-file that is renamed only after the checksum matched (common.atomic). A file with no pinned
+file that is renamed only after the checksum matched (common.atomic), and the temporary a killed
+download left is removed by the next one (``outputs.remove_stale``). A file with no pinned
 checksum is refused unless the user trusts it (``--trust-unverified``: ``trusting_unverified``),
 and an archive already on disk is checked again before its members are used.
 """
@@ -26,6 +27,7 @@ from contamkit.benchmarks.spec import DataFile
 from contamkit.common.atomic import atomic_open
 from contamkit.common.errors import UserError
 from contamkit.common.files import file_sha256
+from contamkit.common.outputs import remove_stale
 from contamkit.common.progress import log, progress
 
 CHUNK = 1 << 20
@@ -92,6 +94,7 @@ def _manual_hint(f: DataFile, directory: Path) -> str:
 def download(url: str, dest: Path, sha256: str | None) -> None:
     """Stream ``url`` into ``dest``; a checksum mismatch leaves no file behind."""
     log.info(f"downloading {url} -> {dest}")
+    remove_stale(dest)  # what a killed download of it left
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             size = response.headers.get("Content-Length")
@@ -136,6 +139,7 @@ def _wanted(name: str, members: dict) -> tuple[str, Path, str | None] | None:
 
 def _write_member(src: IO[bytes], archive: Path, member: str, dest: Path, sha256: str | None):
     log.info(f"extracting {member} from {archive.name} -> {dest}")
+    remove_stale(dest)
     with atomic_open(dest, "wb") as out:
         digest = _copy_hashed(src, out, None, dest.name)
         if sha256 is not None:  # else the archive's own checksum vouches for it

@@ -16,6 +16,7 @@ from contamkit.benchmarks import fetch_benchmark, load_benchmark
 from contamkit.benchmarks.download import download, fetch, trusting_unverified
 from contamkit.benchmarks.spec import DataFile, Remote
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import pid_alive
 
 WEBTEXT = b'{"text": "first document"}\n{"text": "second document"}\n'
 
@@ -209,3 +210,15 @@ def test_the_shared_copies_equal_their_pinned_checksums(shared_data):
                         assert file_sha256(local) == pin, local
                         checked += 1
     assert checked >= 6  # PTB x3, LAMBADA jsonl, WSC jsonl, the WikiText test members
+
+
+def test_extracting_a_member_removes_what_a_killed_extraction_left(http_dir, tmp_path):
+    url, served = http_dir
+    data = _zip({"set/a.txt": b"a\n"})
+    (served / "set.zip").write_bytes(data)
+    out = tmp_path / "cache"
+    out.mkdir()
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not pid_alive(pid))
+    (out / f".a.txt.{dead}-q9w8e7.tmp").write_bytes(b"half")
+    fetch([DataFile("a.txt", "set", Remote(f"{url}/set.zip", sha(data), "set/a.txt"))], out)
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "set.zip"]

@@ -440,6 +440,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
                    "out/demo-quick)")
     p.add_argument("--quick", action="store_true",
                    help="a reduced run in seconds (fewer passages, a smaller model)")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_demo)
 
 
@@ -448,7 +449,7 @@ def run_demo(args: argparse.Namespace) -> None:
 
     opts = DemoOptions.quick() if args.quick else DemoOptions()
     out = args.out or ("out/demo-quick" if args.quick else "out/demo")
-    print(summary_text(run(out, opts), out))
+    print(summary_text(run(out, opts, from_args(OutputOptions, args).force), out))
 
 
 # ------------------------------------------------------------------------------------ main

@@ -16,12 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from contamkit.common.atomic import write_json, write_jsonl
+from contamkit.common.outputs import check_output, has_format, staged_dir
 from contamkit.common.progress import log
 from contamkit.demo.benchmark import Split, contaminated_split
-from contamkit.demo.corpus import stdlib_docstrings
+from contamkit.demo.corpus import stdlib_dir, stdlib_docstrings
 from overlap.results import overlap_fractions, read_overlap_run
 
 BENCH = "jsonl"  # the registry's user-file benchmark
+FORMAT, SUMMARY = "contamkit-demo", "summary.json"
+is_demo = has_format(SUMMARY, FORMAT)  # a folder the demo wrote: a new run may replace it
 
 
 @dataclass
@@ -64,11 +67,27 @@ class DemoLayout:
         self.analysis = out / "analysis"
         self.scores = out / "scores.jsonl"
 
+    def name(self, path: Path) -> str:
+        """``path`` as the summary records it: relative to the demo folder, which is built
+        under another name and renamed when complete."""
+        return path.relative_to(self.out).as_posix()
 
-def run(out_dir: str | Path = "out/demo", opts: DemoOptions | None = None) -> dict:
-    """Run every step into ``out_dir``; returns the summary (also in ``summary.json``)."""
-    opts = opts or DemoOptions()
-    p = DemoLayout(Path(out_dir))
+
+def run(out_dir: str | Path = "out/demo", opts: DemoOptions | None = None,
+        force: bool = False) -> dict:
+    """Run every step into ``out_dir``; returns the summary (also in ``summary.json``).
+
+    ``out_dir`` is replaced whole once every step is done (a failure leaves the previous one);
+    it may not be, or lie in, the standard library the corpus is read from, nor replace a
+    folder the demo did not write unless ``force``.
+    """
+    check_output(out_dir, [stdlib_dir()], kind="demo folder", directory=True, own=is_demo,
+                 force=force)
+    with staged_dir(out_dir) as tmp:
+        return _run(DemoLayout(tmp), opts or DemoOptions())
+
+
+def _run(p: DemoLayout, opts: DemoOptions) -> dict:
     start = time.perf_counter()
     split = write_data(p, opts)
     steps = {"overlap": lambda: measure_overlap(p, opts),
@@ -80,15 +99,16 @@ def run(out_dir: str | Path = "out/demo", opts: DemoOptions | None = None) -> di
         log.info(f"demo step {i}/{len(steps)}: {name}")
         results[name] = step()
     summary = {
+        "format": FORMAT,
         "options": asdict(opts),
-        "corpus": {"documents": len(split.corpus), "path": str(p.corpus)},
+        "corpus": {"documents": len(split.corpus), "path": p.name(p.corpus)},
         "benchmark": {"examples": len(split.benchmark),
                       "contaminated": sum(r["contaminated"] for r in split.benchmark),
-                      "path": str(p.benchmark)},
+                      "path": p.name(p.benchmark)},
         **results,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    write_json(p.out / "summary.json", summary)
+    write_json(p.out / SUMMARY, summary)
     write_report(p, summary)
     return summary
 
@@ -123,7 +143,7 @@ def measure_overlap(p: DemoLayout, opts: DemoOptions) -> dict:
     flagged = {i: found[i] > 0 for i in is_in}
     inside = [flagged[i] for i, t in is_in.items() if t]
     outside = [flagged[i] for i, t in is_in.items() if not t]
-    return {"dir": str(p.overlap), "overlap_pct": summary["overlap_pct"],
+    return {"dir": p.name(p.overlap), "overlap_pct": summary["overlap_pct"],
             "recall": sum(inside) / len(inside),
             "false_positive_rate": sum(outside) / len(outside)}
 
@@ -146,7 +166,7 @@ def train_model(p: DemoLayout, opts: DemoOptions) -> dict:
                      "checkpoint_interval": opts.steps, "seed": opts.seed,
                      "threads": 1}, "demo")
     result = train(cfg)
-    return {"dir": str(p.model), "checkpoint": str(result.checkpoint), "steps": result.step,
+    return {"dir": p.name(p.model), "checkpoint": p.name(result.checkpoint), "steps": result.step,
             "train_loss": result.train_loss}
 
 
@@ -161,7 +181,7 @@ def evaluate_and_analyze(p: DemoLayout, opts: DemoOptions) -> dict:
     s = analyze(p.overlap, p.eval, p.analysis,
                 AnalysisOptions(n_boot=opts.n_boot, n_perm=opts.n_boot, seed=opts.seed))
     ppl = s["metrics"]["token_perplexity"]
-    return {"dir": str(p.analysis), "n_dirty": s["examples"]["dirty"],
+    return {"dir": p.name(p.analysis), "n_dirty": s["examples"]["dirty"],
             "n_clean": s["examples"]["clean"],
             **{k: ppl[k] for k in ("all", "clean", "dirty", "dirty_minus_clean")}}
 
@@ -188,7 +208,7 @@ def membership(p: DemoLayout, opts: DemoOptions, split: Split) -> dict:
     write_jsonl(p.scores, rows)
     member = np.array([r["contaminated"] for r in rows])
     rng = np.random.default_rng(opts.seed)
-    return {"scores": str(p.scores),
+    return {"scores": p.name(p.scores),
             "auc": [separation(m, [r[m] for r in rows], member, opts.n_boot, rng).row()
                     for m, measure in MEASURES.items() if not measure.needs_reference]}
 

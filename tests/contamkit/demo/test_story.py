@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict
 
 import pytest
 
 from contamkit import cli
-from contamkit.demo import DemoOptions, summary_text
+from contamkit.demo import DemoOptions, corpus, story, summary_text
 from contamkit.demo.benchmark import contaminated_split, passage
 from contamkit.demo.corpus import Doc, module_docstrings, stdlib_docstrings
+from tests.contamkit.common.output_checks import (
+    failure_points,
+    inject_failure,
+    listing,
+    refuses_foreign,
+    refuses_inputs,
+    run_cli,
+    tree,
+)
 
 
 def test_docstrings_are_prose_and_in_a_fixed_order():
@@ -58,3 +68,44 @@ def test_demo_end_to_end(demo_run, capsys):
     assert sum(r["contaminated"] for r in rows) == 20
     text = summary_text(s, out)
     assert "flags 100.0 % of contaminated passages" in text and str(out / "report.md") in text
+
+
+SMALL_STDLIB = ("argparse", "bisect", "base64", "calendar", "contextlib", "dataclasses",
+                "difflib", "enum", "fractions", "functools", "heapq", "numbers", "random",
+                "statistics", "textwrap")  # 161 docstrings: enough for --quick, parsed at once
+
+
+@pytest.fixture
+def small_stdlib(tmp_path, monkeypatch):
+    """The demo reads a copy of 15 standard modules, the input its output may not touch."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in SMALL_STDLIB:
+        shutil.copy(corpus.stdlib_dir() / f"{name}.py", lib)
+    monkeypatch.setattr(corpus, "stdlib_dir", lambda: lib)
+    monkeypatch.setattr(story, "stdlib_dir", lambda: lib, raising=False)
+    return lib
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(small_stdlib, tmp_path,
+                                                                      capsys, monkeypatch):
+    def command(out):
+        return ["demo", "--quick", "--out", out]
+
+    refuses_inputs(capsys, command, [small_stdlib, small_stdlib / "demo"], [small_stdlib])
+    out = tmp_path / "mine"
+    steps = inject_failure(monkeypatch, None)  # a refusal takes no step: counts the --force run
+    refuses_foreign(capsys, command, out, "demo folder")
+    total, previous, entries = steps[0], tree(out), listing(tmp_path)
+    for n in failure_points(total):  # each run would give other timings: compare with the last
+        inject_failure(monkeypatch, n)
+        r = run_cli(capsys, command(out))
+        assert r.returncode == 1 and "injected" in r.stderr, f"step {n} of {total}: {r.stderr}"
+        assert listing(tmp_path) == entries, f"step {n}: debris {listing(tmp_path)}"
+        now = tree(out)
+        if now != previous:  # published, then failed: the new folder is whole
+            summary = json.loads((out / "summary.json").read_text())
+            assert summary["format"] == "contamkit-demo" and now.keys() == previous.keys(), n
+            previous = now
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["train"]["checkpoint"] == "model/checkpoints/step_0000020"  # not the build's

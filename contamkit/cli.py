@@ -211,13 +211,15 @@ def add_train_tokenizer(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="tokenizer directory to write")
     p.add_argument("--vocab-size", type=positive_int, required=True, help="tokens, including EOT")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_train_tokenizer)
 
 
 def run_train_tokenizer(args: argparse.Namespace) -> None:
     from model.bpe_training import train_tokenizer_on_corpus
 
-    train_tokenizer_on_corpus(args.corpus, args.out, args.vocab_size, args.text_field)
+    train_tokenizer_on_corpus(args.corpus, args.out, args.vocab_size, args.text_field,
+                              from_args(OutputOptions, args).force)
 
 
 # -------------------------------------------------------------------------------- training
@@ -235,8 +237,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
     p.add_argument("--workers", type=positive_int, help="tokenizer threads (default: cores)")
     p.add_argument("--text-field", default="text", help="JSON field / column (default text)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output even if it is not a data directory")
+    add_options(p, OutputOptions)
     p.set_defaults(func=run_prepare)
 
 
@@ -244,7 +245,7 @@ def run_prepare(args: argparse.Namespace) -> None:
     from training.prepare import prepare_corpus
 
     prepare_corpus(args.corpus, args.out, args.tokenizer, args.val_fraction, args.seed,
-                   args.workers or 0, args.text_field, args.force)
+                   args.workers or 0, args.text_field, from_args(OutputOptions, args).force)
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:

@@ -43,12 +43,14 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> 
 
 
 def train_tokenizer_on_corpus(
-    corpus: str | Path, directory: str | Path, vocab_size: int, text_field: str = "text"
+    corpus: str | Path, directory: str | Path, vocab_size: int, text_field: str = "text",
+    force: bool = False,
 ) -> TrainedBPE:
     """Train on every document of a corpus file or directory and save into ``directory``
-    (replaced whole, atomically; never one of the corpus's own folders)."""
+    (replaced whole, atomically; never one of the corpus's own folders; a folder that is not a
+    tokenizer directory only with ``force``)."""
     check_output(directory, [corpus], kind="tokenizer directory", directory=True,
-                 own=lambda d: (d / TRAINED_FILES[1]).is_file())
+                 own=lambda d: (d / TRAINED_FILES[1]).is_file(), force=force)
     stats = CorpusStats()
     texts = (d.text for d in progress(iterable=iter_documents(corpus, text_field, stats),
                                       desc="tokenizer corpus", unit="doc"))

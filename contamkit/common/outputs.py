@@ -142,8 +142,8 @@ def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """``--force`` of a command whose other options are not gathered in a dataclass of its own
-    (those that are, like ``overlap.options.BuildOptions``, carry their own ``force``)."""
+    """``--force``, declared once for the commands whose options dataclass does not carry it
+    (``build-filter``, ``overlap`` and ``decontaminate`` have theirs in ``overlap.options``)."""
 
     force: bool = option(False, "replace an existing output even if this command did not "
                          "write it")

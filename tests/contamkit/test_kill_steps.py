@@ -21,7 +21,9 @@ import pytest
 
 from contamkit.cli import main
 from contamkit.common import faults
+from tests.contamkit.analysis.test_analyze import synthetic_examples, write_runs
 from tests.contamkit.common.output_checks import SLOW, listing, tree
+from tests.overlap.test_table6 import table6_command, tiny_ptb
 
 
 def run(args: list[str], kill_at: int | None = None) -> tuple[int, int]:
@@ -162,6 +164,23 @@ def test_overlap(corpora, bench, tmp_path):
     common = ["--bench", "jsonl", "--bench-path", str(bench), "--out", str(out)]
     kill_everywhere(["overlap", "--filter", str(filters / "a.bloom"), *common],
                     ["overlap", "--filter", str(filters / "b.bloom"), *common], out)
+
+
+def test_table6(tmp_path):
+    data = tiny_ptb(tmp_path / "data")
+    out = tmp_path / "out" / "table6"
+    out.parent.mkdir()
+    kill_everywhere([str(a) for a in table6_command(data, out, 4)],
+                    [str(a) for a in table6_command(data, out, 5)], out)
+
+
+def test_analyze(tmp_path):
+    runs = write_runs(tmp_path, synthetic_examples())
+    out = tmp_path / "out" / "analysis"
+    out.parent.mkdir()
+    common = ["analyze", "--overlap", str(runs / "ov"), "--eval", str(runs / "ev"), "--out",
+              str(out), "--bootstrap", "50", "--permutations", "50"]
+    kill_everywhere([*common, "--seed", "0"], [*common, "--seed", "1"], out)
 
 
 def test_decontaminate_resumes_after_a_kill(corpora, bench, tmp_path):

@@ -81,3 +81,19 @@ def test_train_tokenizer_command(tmp_path, shared_data, capsys):
     assert main(["train-tokenizer", str(tmp_path / "none"), "-o", str(out),
                  "--vocab-size", "400"]) == 2
     assert "none: no such file or directory" in capsys.readouterr().err
+
+
+def test_train_tokenizer_output_is_never_its_input_nor_foreign_and_survives_a_failure(
+        tmp_path, capsys, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("the cat sat on the mat; the dog sat on the log.\n" * 20)
+
+    def command(out, vocab=260):
+        return ["train-tokenizer", corpus, "-o", out, "--vocab-size", vocab]
+
+    refuses_inputs(capsys, command, [corpus, corpus / "a.txt", corpus / "tok"], [corpus])
+    refuses_foreign(capsys, command, tmp_path / "mine", "tokenizer directory")
+    out = tmp_path / "out" / "tok"
+    out.parent.mkdir()
+    keeps_previous_on_failure(capsys, monkeypatch, command(out, 260), command(out, 264), out)

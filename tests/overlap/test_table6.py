@@ -120,16 +120,25 @@ def test_corpus_row_and_mismatch(shared_data, tmp_path, capsys):
     assert "no such data directory" in capsys.readouterr().err
 
 
-def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(tmp_path, capsys,
-                                                                      monkeypatch):
-    data = tmp_path / "data"
+def tiny_ptb(data: Path) -> Path:
+    """A data folder with a 20-line PTB train split and a 15-line test split sharing 5 lines."""
     (data / "ptb").mkdir(parents=True)
     lines = [" ".join(f"w{(i * 7 + j * 3) % 41}" for j in range(12)) for i in range(30)]
     (data / "ptb" / "ptb.train.txt").write_text("\n".join(lines[:20]) + "\n")
     (data / "ptb" / "ptb.test.txt").write_text("\n".join(lines[15:]) + "\n")
+    return data
+
+
+def table6_command(data: Path, out: Path, n: int = 4) -> list:
+    return ["table6", "--data-dir", data, "--unit", "words", "--n", n, "--out", out]
+
+
+def test_output_is_never_an_input_nor_foreign_and_survives_a_failure(tmp_path, capsys,
+                                                                      monkeypatch):
+    data = tiny_ptb(tmp_path / "data")
 
     def command(out, n=4):
-        return ["table6", "--data-dir", data, "--unit", "words", "--n", n, "--out", out]
+        return table6_command(data, out, n)
 
     refuses_inputs(capsys, command, [data, data / "ptb" / "table6", tmp_path], [data])
     refuses_foreign(capsys, command, tmp_path / "mine", "table6 folder")

@@ -40,8 +40,7 @@ def overlap_summary(**kw) -> dict:
             "filter": {"path": "f.bloom", "params": {"tokenizer": ""}}, **kw}
 
 
-@pytest.fixture(scope="module")
-def synthetic():
+def synthetic_examples() -> dict:
     """1000 LAMBADA-like examples: 15 % dirty (right 90 % of the time, NLL 1.0 lower),
     the rest clean (right 60 %), 20 too short to test."""
     rng = np.random.default_rng(0)
@@ -61,11 +60,21 @@ def synthetic():
             "found": found, "ngrams": ngrams}
 
 
+def write_runs(root, synthetic: dict):
+    """The evaluate run in ``root/ev``, the overlap run in ``root/ov``; ``root``."""
+    write_run(root / "ev", eval_summary(), synthetic["ev"])
+    write_run(root / "ov", overlap_summary(), synthetic["ov"][::-1])  # order is irrelevant
+    return root
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_examples()
+
+
 @pytest.fixture
 def runs(tmp_path, synthetic):
-    write_run(tmp_path / "ev", eval_summary(), synthetic["ev"])
-    write_run(tmp_path / "ov", overlap_summary(), synthetic["ov"][::-1])  # order is irrelevant
-    return tmp_path
+    return write_runs(tmp_path, synthetic)
 
 
 def test_figures_match_a_direct_computation(runs, synthetic):

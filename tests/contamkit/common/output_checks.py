@@ -133,4 +133,7 @@ def keeps_previous_on_failure(capsys, monkeypatch, args_a: list, args_b: list, o
         if now == after:
             monkeypatch.setattr(faults, "step", _failing_at(None, steps))
             assert run_cli(capsys, args_a).returncode == 0 and state(out) == before
+    if SLOW:  # the figures of the full run (docs/reliability.md)
+        with capsys.disabled():
+            print(f"{args_b[0]}: failed at {len(points)} of {total} steps")
     return points

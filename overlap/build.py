@@ -211,13 +211,14 @@ def sample_capacity(kept: list[Hashes], owners: list[int], run: HashRun, whole: 
         distinct = count_distinct_h1([h for h, i in zip(kept, owners, strict=True)
                                       if kind_of[i] == kind])
         read = sum(run.read_of(i) for i, k in kind_of.items() if k == kind)
-        total = sum(task_bytes(t) for t in run.tasks if _kind(t) == kind)
+        total = sum(b for t, b in zip(run.tasks, run.sizes, strict=True) if _kind(t) == kind)
         estimate += distinct * total / max(read, 1)
         distinct_read, bytes_read = distinct_read + distinct, bytes_read + read
-    unseen = sum(task_bytes(t) for t in run.tasks if _kind(t) not in kind_of.values())
+    unseen = sum(b for t, b in zip(run.tasks, run.sizes, strict=True)
+                 if _kind(t) not in kind_of.values())
     estimate += distinct_read * unseen / max(bytes_read, 1)
     capacity = math.ceil(estimate * SAMPLE_MARGIN) + 1
-    total_bytes = sum(map(task_bytes, run.tasks))
+    total_bytes = sum(run.sizes)
     log.info("sized for %d distinct n-grams: %d in a sample of %.1f MB, %.2f%% of the corpus",
              capacity, distinct_read, bytes_read / 1e6, 100 * bytes_read / max(total_bytes, 1))
     return capacity

@@ -222,7 +222,7 @@ class BloomFilter:
         with atomic_open(path, "wb") as f:
             f.write(prefix + header + padding)
             for start in range(0, len(self.bits), _CHECKSUM_BLOCK):
-                f.write(self.bits[start : start + _CHECKSUM_BLOCK].tobytes())
+                f.write(memoryview(self.bits[start : start + _CHECKSUM_BLOCK]))  # no copy
 
     @classmethod
     def load(cls, path: str | Path, verify: bool = True) -> BloomFilter:

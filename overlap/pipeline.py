@@ -112,20 +112,21 @@ class HashRun:
         self.words = 0
         self.ngrams = 0
         self.read_bytes = 0
+        self.sizes = [task_bytes(t) for t in tasks]  # one stat per file, not one per batch
         self.finished = 0  # tasks
         self.current = -1  # index of the task the hashes handed out last come from
         self._read: dict[int, int] = {}  # task index -> its bytes read so far
         self._reported = 0
 
     def __iter__(self) -> Iterator[Hashes]:
-        total = sum(task_bytes(t) for t in self.tasks)
+        total = sum(self.sizes)
         with progress(total=total, desc=self.desc, unit="B", unit_scale=True) as bar:
             source = self._parallel() if self.processes else self._serial()
             for index, item in source:
                 task = self.tasks[index]
                 if item is None:  # the task is finished
                     faults.step()
-                    self._advance(bar, index, task_bytes(task))
+                    self._advance(bar, index, self.sizes[index])
                     self.finished += 1
                     self._reported = self.stats.report_new(self._reported)
                     log_task(self.desc, task, bar.format_dict["elapsed"])
@@ -146,7 +147,7 @@ class HashRun:
 
     def _advance(self, bar: Any, index: int, upto: int) -> None:
         """Task ``index`` has been read up to ``upto`` bytes (as stored) from its start."""
-        upto = min(upto, task_bytes(self.tasks[index]))
+        upto = min(upto, self.sizes[index])
         step = upto - self._read.get(index, 0)
         if step > 0:
             self._read[index] = upto

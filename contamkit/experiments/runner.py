@@ -38,7 +38,7 @@ is_experiment = has_format(MANIFEST, FORMAT)  # a directory an experiment wrote 
 class Runner:
     def __init__(self, cfg: ExperimentConfig, out_dir: str | Path | None = None):
         self.cfg = cfg
-        self.paths = ExperimentLayout(Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}"))
+        self.paths = ExperimentLayout(experiment_dir(cfg, out_dir))
         self.paths.out.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.paths.out, cfg)
         self.variants = VARIANTS if cfg.reference else VARIANTS[:1]
@@ -257,11 +257,16 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path | None = None,
     benchmark's files or the tokenizer, nor inside them, and a folder that is not an
     experiment's only with ``force`` (it is then emptied first); an experiment's is resumed.
     """
-    out = Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}")
-    given = [config_file, cfg.corpus.path and resolve_path(cfg.corpus.path), cfg.benchmark.path,
+    out = experiment_dir(cfg, out_dir)
+    given = [config_file, resolve_path(cfg.corpus.path), cfg.benchmark.path,
              None if cfg.tokenizer.startswith("bpe:") else cfg.tokenizer]
     inputs = [p for p in given if p and Path(p).exists()]
     check_output(out, inputs, kind="experiment directory", directory=True, own=is_experiment,
                  force=force)
     replace_foreign(out, is_experiment)
     return Runner(cfg, out).run()
+
+
+def experiment_dir(cfg: ExperimentConfig, out_dir: str | Path | None = None) -> Path:
+    """``out_dir``, else the config's, else out/experiments/<name>."""
+    return Path(out_dir or cfg.out_dir or f"out/experiments/{cfg.name}")

@@ -56,6 +56,8 @@ class Manifest:
                          "inputs": {}, "outputs": {}, "stages": {}}
         self.data["environment"] = {"python": sys.version.split()[0],
                                     "platform": platform.platform(), **_versions()}
+        if not self.path.is_file():  # before any stage: a run killed in the first one leaves a
+            write_json(self.path, self.data)  # directory that says it is an experiment's
 
     def done(self, stage: str) -> bool:
         return stage in self.data["stages"]

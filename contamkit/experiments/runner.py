@@ -261,7 +261,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path | None = None,
     given = [config_file, resolve_path(cfg.corpus.path), cfg.benchmark.path,
              None if cfg.tokenizer.startswith("bpe:") else cfg.tokenizer]
     inputs = [p for p in given if p and Path(p).exists()]
-    check_output(out, inputs, kind="experiment directory", directory=True, own=is_experiment,
+    check_output(out, inputs, kind="directory of an experiment", directory=True, own=is_experiment,
                  force=force)
     replace_foreign(out, is_experiment)
     return Runner(cfg, out).run()

@@ -15,7 +15,12 @@ from contamkit.common.paths import REPO_ROOT
 from contamkit.experiments.config import load_experiment
 from contamkit.experiments.manifest import file_sha256
 from contamkit.experiments.runner import run_experiment
-from tests.contamkit.common.output_checks import refuses_foreign, refuses_inputs, run_cli
+from tests.contamkit.common.output_checks import (
+    inject_failure,
+    refuses_foreign,
+    refuses_inputs,
+    run_cli,
+)
 from tests.contamkit.experiments.conftest import tiny_config
 from training.sequences import WindowOrder
 
@@ -174,7 +179,7 @@ def test_shipped_lambada_config_in_reduced_form(shared_data, tmp_path):
 
 
 def test_output_is_never_an_input_nor_foreign_and_resumes_in_its_own(builtin_data, tmp_path,
-                                                                     capsys):
+                                                                     capsys, monkeypatch):
     small = tiny_config(builtin_data, reference=False)
     small["train"].update(max_steps=4, eval_interval=4, checkpoint_interval=4)
     config = tmp_path / "tiny.json"
@@ -187,7 +192,13 @@ def test_output_is_never_an_input_nor_foreign_and_resumes_in_its_own(builtin_dat
     refuses_inputs(capsys, command, [config, corpus, bench / "out", corpus.parent, tmp_path],
                    [config, corpus, bench])
     out = tmp_path / "mine"
-    refuses_foreign(capsys, command, out, "experiment directory")
+    refuses_foreign(capsys, command, out, "directory of an experiment")
     results = json.loads((out / "results.json").read_text())
     assert run_cli(capsys, command(out)).returncode == 0  # its own directory: resumed, not redone
     assert json.loads((out / "results.json").read_text()) == results
+    killed = tmp_path / "killed"  # a run that failed in its first stage is its own too
+    inject_failure(monkeypatch, 3)  # after the manifest, at the first file of the data stage
+    assert run_cli(capsys, command(killed)).returncode == 1 and (killed / "data").is_dir()
+    inject_failure(monkeypatch, None)
+    assert run_cli(capsys, command(killed)).returncode == 0
+    assert json.loads((killed / "results.json").read_text())["files"] == results["files"]

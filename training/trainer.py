@@ -66,7 +66,8 @@ def train(cfg: TrainConfig, force: bool = False) -> TrainResult:
     try:
         if d.main:
             replace_foreign(out, is_train_run)
-            remove_debris(out / CHECKPOINTS)
+            for folder in (out, out / CHECKPOINTS):  # what a killed run was writing
+                remove_debris(folder)
         return _Run(cfg, d, device).run()
     finally:
         distributed.teardown(d)

@@ -15,6 +15,7 @@ import torch
 
 from contamkit import cli
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import pid_alive
 from contamkit.common.paths import REPO_ROOT
 from model.checkpoint import load_checkpoint
 from tests.contamkit.common.output_checks import (
@@ -158,9 +159,15 @@ def test_output_is_never_the_data_nor_foreign_and_resumes_in_its_own(bpe_data, t
     assert rows(tmp_path / "mine", "train")[-1]["step"] == 8
     out = tmp_path / "run"  # a run folder of its own is continued, without --force
     assert run_cli(capsys, command(out, "--stop_after=4")).returncode == 0
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not pid_alive(pid))
+    debris = [out / f".metrics.jsonl.{dead}-a1b2.tmp", out / CHECKPOINTS / f".latest.{dead}-c3.tmp"]
+    for path in debris:  # what a run killed while writing them left
+        path.write_text("half")
+    (out / CHECKPOINTS / f".step_0000008.{dead}-d4e5.tmp").mkdir()
     assert run_cli(capsys, command(out)).returncode == 0
     assert [r["step"] for r in rows(out, "train")] == list(range(1, 9))
     assert rows(out, "eval") == rows(tmp_path / "mine", "eval")  # as one uninterrupted run
+    assert [listing(d)[1] for d in (out, out / CHECKPOINTS)] == [[], []]
 
 
 def test_a_failed_checkpoint_keeps_the_last_one_and_resumes_exactly(bpe_data, tmp_path, capsys,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from contamkit.common.atomic import write_json, write_jsonl
 from contamkit.common.errors import UserError
-from contamkit.common.outputs import check_output, has_format, replace_foreign
+from contamkit.common.outputs import check_output, has_format, remove_debris, replace_foreign
 from contamkit.common.progress import log
 from contamkit.experiments.config import ExperimentConfig, resolve_path
 from contamkit.experiments.inject import assign_copies, inject, unique_texts
@@ -264,6 +264,8 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path | None = None,
     check_output(out, inputs, kind="directory of an experiment", directory=True, own=is_experiment,
                  force=force)
     replace_foreign(out, is_experiment)
+    for folder in (out, out / "data"):  # what a killed run was writing there itself
+        remove_debris(folder)
     return Runner(cfg, out).run()
 
 

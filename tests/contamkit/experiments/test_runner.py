@@ -5,18 +5,21 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from contamkit.cli import main
 from contamkit.common.errors import UserError
+from contamkit.common.outputs import pid_alive
 from contamkit.common.paths import REPO_ROOT
 from contamkit.experiments.config import load_experiment
 from contamkit.experiments.manifest import file_sha256
 from contamkit.experiments.runner import run_experiment
 from tests.contamkit.common.output_checks import (
     inject_failure,
+    listing,
     refuses_foreign,
     refuses_inputs,
     run_cli,
@@ -199,6 +202,10 @@ def test_output_is_never_an_input_nor_foreign_and_resumes_in_its_own(builtin_dat
     killed = tmp_path / "killed"  # a run that failed in its first stage is its own too
     inject_failure(monkeypatch, 3)  # after the manifest, at the first file of the data stage
     assert run_cli(capsys, command(killed)).returncode == 1 and (killed / "data").is_dir()
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not pid_alive(pid))
+    for name in ("manifest.json", "data/injected.jsonl"):  # as a kill would leave them
+        (killed / name).with_name(f".{Path(name).name}.{dead}-a1b2.tmp").write_text("half")
     inject_failure(monkeypatch, None)
     assert run_cli(capsys, command(killed)).returncode == 0
+    assert [listing(d)[1] for d in (killed, killed / "data")] == [[], []]
     assert json.loads((killed / "results.json").read_text())["files"] == results["files"]

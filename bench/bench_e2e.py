@@ -552,7 +552,8 @@ def bench(args: argparse.Namespace) -> None:
     names = [n for n in args.rows.split(",") if n] if args.rows else list(chosen)
     results: dict[str, list[Result]] = {n: [] for n in names}
     for repeat in range(args.repeats):
-        for name in names:  # interleaved: every row once per repeat
+        turn = repeat % len(names)  # interleaved, every row once per repeat, and rotated:
+        for name in names[turn:] + names[:turn]:  # no row always runs first
             row = chosen[name]
             out = work / f"{name}.bloom"
             if row.kind == "contamkit":

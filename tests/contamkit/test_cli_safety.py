@@ -112,12 +112,19 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C's default disposition, whatever the test runner
+    inherited (a runner started with SIGINT ignored would pass "ignore" on, which Python, and
+    so the command, respects)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(args, sig, group: bool, tmp_path, workers: int = 2, started=lambda: True):
     """Start a build, wait for its worker processes (and ``started()``), signal it; (exit
     status, stderr, workers still alive)."""
     p = subprocess.Popen([sys.executable, "cli.py", *map(str, args)], cwd=REPO_ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while not (len(children(p.pid)) >= workers and started()) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -141,7 +148,7 @@ def test_interrupt_is_one_line_and_ends_every_worker(big, tmp_path, sig, code, g
     out = tmp_path / "f.bloom"
     rc, err, left = interrupt(["build-filter", big, "-o", out, "--workers", "3"], sig, group,
                               tmp_path)
-    assert rc == code and err.strip().splitlines()[-1] == "interrupted" and left == []
+    assert rc == code and err.strip().splitlines()[-1] == "interrupted" and left == [], err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert list(tmp_path.iterdir()) == []  # no output, no temporary
 
@@ -156,7 +163,7 @@ def test_ctrl_c_in_a_dask_build_prints_no_worker_traceback(big, tmp_path):
     rc, err, left = interrupt(["build-filter", big, "-o", tmp_path / "f.bloom", "--scheduler",
                                "local:2"], signal.SIGINT, True, tmp_path, workers=3,
                                started=lambda: any(tmp_path.glob(".f.bloom.spill-*/*")))
-    assert rc == 130 and err.strip().splitlines()[-1] == "interrupted" and left == []
+    assert rc == 130 and err.strip().splitlines()[-1] == "interrupted" and left == [], err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 

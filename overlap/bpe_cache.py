@@ -25,9 +25,8 @@ import numba
 import numpy as np
 import tiktoken
 
-from overlap.murmur import word_code_spans
+from overlap.murmur import JIT, word_code_spans
 
-JIT = {"nogil": True, "cache": True}
 _SPACE = np.uint8(32)
 _SEPARATOR = np.uint8(10)  # between the words sent to tiktoken: a newline is its own piece
 _SPACED = np.uint64(0x9E3779B97F4A7C15)  # xored into the code of a word with a space before it

@@ -205,18 +205,18 @@ def sample_capacity(kept: list[Hashes], owners: list[int], run: HashRun, whole: 
     kinds twice: the estimate errs on the large side."""
     if whole:
         return exact_capacity(count_distinct_h1(kept))
+    totals: dict[tuple[str, str] | None, int] = {}  # bytes of each kind in the corpus
+    for task, size in zip(run.tasks, run.sizes, strict=True):
+        totals[_kind(task)] = totals.get(_kind(task), 0) + size
     kind_of = {i: _kind(run.tasks[i]) for i in set(owners)}
     estimate, distinct_read, bytes_read = 0.0, 0, 0
     for kind in set(kind_of.values()):
         distinct = count_distinct_h1([h for h, i in zip(kept, owners, strict=True)
                                       if kind_of[i] == kind])
         read = sum(run.read_of(i) for i, k in kind_of.items() if k == kind)
-        total = sum(b for t, b in zip(run.tasks, run.sizes, strict=True) if _kind(t) == kind)
-        estimate += distinct * total / max(read, 1)
+        estimate += distinct * totals.pop(kind) / max(read, 1)
         distinct_read, bytes_read = distinct_read + distinct, bytes_read + read
-    unseen = sum(b for t, b in zip(run.tasks, run.sizes, strict=True)
-                 if _kind(t) not in kind_of.values())
-    estimate += distinct_read * unseen / max(bytes_read, 1)
+    estimate += distinct_read * sum(totals.values()) / max(bytes_read, 1)  # kinds not reached
     capacity = math.ceil(estimate * SAMPLE_MARGIN) + 1
     total_bytes = sum(run.sizes)
     log.info("sized for %d distinct n-grams: %d in a sample of %.1f MB, %.2f%% of the corpus",

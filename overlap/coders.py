@@ -128,7 +128,8 @@ class GPT2Coder(Coder):
                     per_text[j] = a
                 words += more
         finally:
-            self._caches.append(cache)
+            with self._lock:
+                self._caches.append(cache)
         return per_text, words
 
     def cache_stats(self) -> dict[str, int]:
